@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers are targets: C bindings at the bottom, the pure domain in RastroCore,
+// the Lua runtime in RastroScripting, the carrier contract in RastroCarriers,
+// libcurl in RastroTransport, and the `rastro` executable on top.
+let package = Package(
+    name: "rastro",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rastro", targets: ["rastro"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"],
+            cSettings: [.unsafeFlags(["-I/usr/include/lua5.4", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("lua5.4-cjson"), .linkedLibrary("lua5.4-expat"), .linkedLibrary("lua5.4")]
+        ),
+        .target(name: "RastroCore"),
+        .target(
+            name: "RastroScripting",
+            dependencies: ["CLuaShim", "RastroCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "RastroTransport",
+            dependencies: ["CCurl", "RastroCore"]
+        ),
+        .target(
+            name: "RastroCarriers",
+            dependencies: ["RastroScripting", "RastroCore", "RastroTransport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "rastro",
+            dependencies: [
+                "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RastroCoreTests", dependencies: ["RastroCore"]),
+        .testTarget(name: "RastroScriptingTests", dependencies: ["RastroScripting"]),
+        .testTarget(name: "RastroCarriersTests", dependencies: ["RastroCarriers", "RastroTransport"]),
+        .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroCarriers"]),
+    ]
+)

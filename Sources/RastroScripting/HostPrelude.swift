@@ -1,0 +1,197 @@
+/// The trusted Lua that builds the script-facing helpers over the raw modules.
+///
+/// It runs once per state, before sealing, with the host's own globals plus
+/// `cjson` (lua-cjson's safe variant) and `lxp` (lua-expat). It returns the
+/// namespaces to publish; scripts reach them only as read-only proxies, and
+/// never see `cjson` or `lxp` themselves. Documented for script authors in
+/// docs/host-api.md.
+public enum HostPrelude {
+    public static let source = #"""
+local cjson, lxp, host_url = cjson, lxp, host.url
+local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
+local concat, insert, sort = table.concat, table.insert, table.sort
+local find, sub, gsub = string.find, string.sub, string.gsub
+
+-- json -------------------------------------------------------------------
+local json_state = cjson.new()
+json_state.encode_sparse_array(true)   -- sparse arrays become objects instead of erroring
+json_state.decode_max_depth(200)
+json_state.encode_max_depth(200)
+local json = {
+  null = json_state.null,
+  -- json.decode(text) -> value | nil, message   (numbers come back as floats)
+  decode = function(text)
+    if type(text) ~= "string" then return nil, "json.decode: expected a string, got " .. type(text) end
+    local ok, value, err = pcall(json_state.decode, text)
+    if not ok then return nil, "json: " .. tostring(value) end
+    if value == nil then return nil, "json: " .. tostring(err) end
+    return value
+  end,
+  -- json.encode(value) -> text | nil, message
+  encode = function(value)
+    local ok, text, err = pcall(json_state.encode, value)
+    if not ok then return nil, "json: " .. tostring(text) end
+    if text == nil then return nil, "json: " .. tostring(err) end
+    return text
+  end,
+}
+
+-- xml --------------------------------------------------------------------
+-- Nodes: { name = local name, ns = namespace URI or nil, attr = {..},
+--          value = the node's own text, untrimmed, [1..n] = child nodes }
+local SEP = "\1"
+local node_methods = {}
+local node_meta = { __index = node_methods }
+
+local function split_name(qname)
+  local at = find(qname, SEP, 1, true)
+  if at then return sub(qname, at + 1), sub(qname, 1, at - 1) end
+  return qname, nil
+end
+
+local function matches(node, name)
+  if name == "*" then return true end
+  if sub(name, 1, 1) == "{" then
+    local close = find(name, "}", 2, true)
+    return close and node.ns == sub(name, 2, close - 1) and node.name == sub(name, close + 1)
+  end
+  return node.name == name
+end
+
+-- node:child(name) -> first child with that local name ("*" for any, "{uri}name" to pin the namespace)
+function node_methods.child(node, name)
+  for i = 1, #node do
+    if matches(node[i], name) then return node[i] end
+  end
+  return nil
+end
+
+-- node:children(name) -> list of the children with that name (all children if nil)
+function node_methods.children(node, name)
+  local out = {}
+  for i = 1, #node do
+    if name == nil or matches(node[i], name) then out[#out + 1] = node[i] end
+  end
+  return out
+end
+
+-- node:find("a/b/c") -> the first node down that path of local names
+function node_methods.find(node, path)
+  local current = node
+  for step in string.gmatch(path, "[^/]+") do
+    current = current:child(step)
+    if not current then return nil end
+  end
+  return current
+end
+
+-- node:text(name?) -> trimmed text of the node, or of its first child named `name`; nil if absent
+function node_methods.text(node, name)
+  local target = node
+  if name then target = node:find(name) end
+  if not target then return nil end
+  local t = gsub(target.value, "^%s+", "")
+  t = gsub(t, "%s+$", "")
+  return t
+end
+
+-- node:descendants(name) -> every node below with that local name, document order
+function node_methods.descendants(node, name, out)
+  out = out or {}
+  for i = 1, #node do
+    local c = node[i]
+    if matches(c, name) then out[#out + 1] = c end
+    node_methods.descendants(c, name, out)
+  end
+  return out
+end
+
+local xml = {}
+
+-- xml.parse(text) -> root node | nil, message
+function xml.parse(text)
+  if type(text) ~= "string" then return nil, "xml.parse: expected a string, got " .. type(text) end
+  local stack, root = {}, nil
+  local texts = {}
+  local depth = 0
+  local parser = lxp.new({
+    StartElement = function(_, qname, attrs)
+      local name, ns = split_name(qname)
+      local attr = {}
+      for k, v in pairs(attrs) do
+        if type(k) == "string" then attr[(split_name(k))] = v end
+      end
+      local node = setmetatable({ name = name, ns = ns, attr = attr, value = "" }, node_meta)
+      if depth > 0 then
+        local parent = stack[depth]
+        parent[#parent + 1] = node
+      else
+        root = node
+      end
+      depth = depth + 1
+      stack[depth] = node
+      texts[depth] = {}
+    end,
+    EndElement = function()
+      stack[depth].value = concat(texts[depth])
+      stack[depth], texts[depth] = nil, nil
+      depth = depth - 1
+    end,
+    CharacterData = function(_, data)
+      if depth > 0 then local t = texts[depth]; t[#t + 1] = data end
+    end,
+  }, SEP)
+  local ok, msg, line, col = parser:parse(text)
+  if ok then ok, msg, line, col = parser:parse() end
+  pcall(parser.close, parser) -- close raises when the document was left unfinished
+  if not ok then
+    return nil, "xml: " .. tostring(msg) .. (line and (" at line " .. line .. ", column " .. tostring(col)) or "")
+  end
+  if not root then return nil, "xml: no root element" end
+  return root
+end
+
+-- url --------------------------------------------------------------------
+local url = {}
+
+-- url.query{ a = 1, b = {"x", "y"} } -> "a=1&b=x&b=y"  (keys sorted, values escaped)
+function url.query(params)
+  local keys = {}
+  for k in pairs(params) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = params[k]
+    if v == nil then v = params[tonumber(k)] end
+    if type(v) == "table" then
+      for _, item in ipairs(v) do parts[#parts + 1] = host_url.escape(k) .. "=" .. host_url.escape(tostring(item)) end
+    elseif type(v) == "boolean" then
+      parts[#parts + 1] = host_url.escape(k) .. "=" .. (v and "true" or "false")
+    else
+      parts[#parts + 1] = host_url.escape(k) .. "=" .. host_url.escape(tostring(v))
+    end
+  end
+  return concat(parts, "&")
+end
+
+-- failures -----------------------------------------------------------------
+-- parse returns these for a code (or for the whole response).
+local function failure_ctor(kind)
+  return function(message, code)
+    return { failure = kind, message = message, code = code }
+  end
+end
+local failure = {
+  not_found = failure_ctor("not_found"),
+  invalid_number = failure_ctor("invalid_number"),
+  auth = failure_ctor("auth"),
+  temporary = failure_ctor("temporary"),
+  broken = failure_ctor("broken"),
+  rate_limited = function(retry_after, message, code)
+    return { failure = "rate_limited", retry_after = retry_after, message = message, code = code }
+  end,
+}
+
+return { json = json, xml = xml, url = url, failure = failure }
+"""#
+}
