@@ -1,0 +1,330 @@
+import Foundation
+import RastroCore
+
+/// The one place that maps the corpus's vocabulary to rastro's.
+///
+/// `../shared/corpus/<carrier>/<name>.expected.json` transcribes what another
+/// project's tests asserted (see the corpus SOURCES.md). Their words are not
+/// ours; this file says how each asserted fact is checked:
+///
+/// | corpus fact | checked against |
+/// |---|---|
+/// | `tracking_number` | the result for that code is the one under test |
+/// | `delivered` | status is `delivered` |
+/// | `status` | our status, through `statusNames` below |
+/// | `events` (list) | count; per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `location` (each comma-separated part appears in our location) |
+/// | `errors` (non-empty) | the outcome is a failure; `code`/`message` when given |
+/// | `results[]` | each entry as above, against the result for its `tracking_number` |
+/// | `_partial.event_count` | number of events |
+/// | `_partial.result_count` | number of successful results in the response |
+/// | `_partial.codes` | the codes of the successful results |
+/// | `_partial["events[N].description"]`, `["events[N].code"]` | that event's field |
+/// | `_partial["events[N]"]` object (correios-sro-xml names) | `type`→code, `status`→subcode, `date`+`hour`→local time, `place`→facility, `code`→postal, `city`, `state`, `description` |
+/// | `_partial["events[N].destination"]` | the event's destination: `place`, `code`, `city`, `neighborhood`→district, `state` |
+/// | `_partial["events[N]"]` = "NotFound…" or `events[0].status.type` = ERROR | the outcome is `not_found` / a failure |
+/// | `_partial["events_after_library_sort[].tipo"]` | the multiset of event codes (the order asserted is that library's own sort) |
+/// | `_partial.eventos` = null, `_partial.mensagem` present | a failure with a message |
+/// | `_partial[<code>]` = "not found …" | the outcome for that code is `not_found` |
+/// | `_extra.result` = "nil (object not found)" | a failure |
+///
+/// Facts not in this table are reported as unchecked, never silently passed.
+public enum CorpusVocabulary {
+    /// Source libraries' status words → ours.
+    public static let statusNames: [String: TrackingStatus] = [
+        "delivered": .delivered,
+        "in_transit": .inTransit,
+        "out_for_delivery": .outForDelivery,
+        "pending": .pending,
+        "on_hold": .exception,              // karrio: held, needs action
+        "delivery_failed": .attemptFailed,
+        "delivery_delayed": .inTransit,      // late, still moving
+        "ready_for_pickup": .availableForPickup,
+        "return_to_sender": .returnedToSender,
+        "returned_to_sender": .returnedToSender,
+        "picked_up": .inTransit,
+        "info_received": .infoReceived,
+        "exception": .exception,
+        "unknown": .pending,
+    ]
+
+    /// Corpus bodies carry no HTTP status; error pages were served as errors.
+    static func httpStatus(for file: String) -> Int { 200 }
+
+    public struct Verdict: Sendable {
+        public var mismatches: [String] = []
+        public var unchecked: [String] = []
+        public var passed: Bool { mismatches.isEmpty }
+    }
+
+    public static func check(_ expected: JSONValue, against output: ParseOutput) -> Verdict {
+        var v = Verdict()
+        if let entries = expected["results"]?.arrayValue {
+            for (i, entry) in entries.enumerated() {
+                guard let code = entry["tracking_number"]?.stringValue else {
+                    v.unchecked.append("results[\(i)] without tracking_number")
+                    continue
+                }
+                checkOne(entry, outcome: output.outcome(for: code), output: output, label: "results[\(i)] (\(code))", into: &v)
+            }
+            checkTopLevel(expected, output: output, into: &v, singleOutcome: nil)
+            return v
+        }
+        let outcome = target(expected, output: output)
+        checkOne(expected, outcome: outcome, output: output, label: "", into: &v)
+        checkTopLevel(expected, output: output, into: &v, singleOutcome: outcome)
+        return v
+    }
+
+    /// The outcome a single-result expectation is about.
+    static func target(_ expected: JSONValue, output: ParseOutput) -> CarrierOutcome? {
+        if let code = expected["tracking_number"]?.stringValue { return output.outcome(for: code) }
+        switch output {
+        case .whole(let f): return .failed(f)
+        case .perCode(let results):
+            if results.count == 1 { return results.first!.value }
+            return nil
+        }
+    }
+
+    static func events(_ outcome: CarrierOutcome?) -> [TrackingEvent]? {
+        if case .tracked(let r)? = outcome { return r.events }
+        return nil
+    }
+
+    static func checkOne(_ e: JSONValue, outcome: CarrierOutcome?, output: ParseOutput, label: String, into v: inout Verdict) {
+        let prefix = label.isEmpty ? "" : label + " "
+        func miss(_ fact: String, _ expected: String, _ actual: String) {
+            v.mismatches.append("\(prefix)\(fact): expected \(expected), got \(actual)")
+        }
+        let needsOutcome = !(e["delivered"]?.isNull ?? true) || !(e["status"]?.isNull ?? true) || !(e["events"]?.isNull ?? true)
+            || !(e["errors"]?.arrayValue?.isEmpty ?? true)
+        guard let outcome else {
+            if needsOutcome { miss("result", "one result to compare", describe(output)) }
+            if let partial = e["_partial"]?.objectValue {
+                checkPartial(partial, outcome: nil, output: output, multi: false, label: prefix, into: &v)
+            }
+            return
+        }
+        if case .bool(let delivered)? = e["delivered"] {
+            let actual: Bool = { if case .tracked(let r) = outcome { return r.status == .delivered } else { return false } }()
+            if actual != delivered { miss("delivered", String(delivered), "\(actual) (\(describe(outcome)))") }
+        }
+        if let word = e["status"]?.stringValue {
+            if let status = statusNames[word] {
+                if case .tracked(let r) = outcome, r.status == status {} else { miss("status", "\(word) (= \(status.rawValue))", describe(outcome)) }
+            } else {
+                v.unchecked.append("\(prefix)status \"\(word)\" has no mapping in CorpusVocabulary.statusNames")
+            }
+        }
+        if let errors = e["errors"]?.arrayValue, !errors.isEmpty {
+            if case .failed(let f) = outcome {
+                if let code = errors[0]["code"]?.stringValue, f.code != code { miss("errors[0].code", "\"\(code)\"", f.code.map { "\"\($0)\"" } ?? "none") }
+                if let message = errors[0]["message"]?.stringValue, normalize(f.message ?? "") != normalize(message) {
+                    miss("errors[0].message", "\"\(message)\"", "\"\(f.message ?? "")\"")
+                }
+            } else {
+                miss("outcome", "a failure", describe(outcome))
+            }
+        }
+        if let list = e["events"]?.arrayValue {
+            guard let actual = events(outcome) else {
+                if !list.isEmpty { miss("events", "\(list.count) events", describe(outcome)) }
+                return
+            }
+            if list.count != actual.count { miss("event count", String(list.count), String(actual.count)) }
+            for (i, ev) in list.enumerated() where i < actual.count {
+                checkEvent(ev, actual[i], label: "\(prefix)events[\(i)]", into: &v)
+            }
+        }
+        if let partial = e["_partial"]?.objectValue {
+            checkPartial(partial, outcome: outcome, output: output, multi: false, label: prefix, into: &v)
+        }
+        if let extra = e["_extra"]?.objectValue {
+            for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
+                if key == "result", value.stringValue?.contains("not found") == true {
+                    if case .failed = outcome {} else { miss("_extra.result", "a failure (not found)", describe(outcome)) }
+                } else {
+                    v.unchecked.append("\(prefix)_extra.\(key)")
+                }
+            }
+        }
+    }
+
+    static func checkTopLevel(_ e: JSONValue, output: ParseOutput, into v: inout Verdict, singleOutcome: CarrierOutcome?) {
+        guard let partial = e["_partial"]?.objectValue, e["results"] != nil else { return }
+        checkPartial(partial, outcome: nil, output: output, multi: true, label: "", into: &v)
+    }
+
+    static func successes(_ output: ParseOutput) -> [String] {
+        guard case .perCode(let results) = output else { return [] }
+        return results.filter { if case .tracked = $0.value { true } else { false } }.keys.sorted()
+    }
+
+    static func checkPartial(_ partial: [String: JSONValue], outcome: CarrierOutcome?, output: ParseOutput,
+                             multi: Bool, label: String, into v: inout Verdict) {
+        func miss(_ fact: String, _ expected: String, _ actual: String) {
+            v.mismatches.append("\(label)\(fact): expected \(expected), got \(actual)")
+        }
+        for (key, value) in partial.sorted(by: { $0.key < $1.key }) {
+            if key == "result_count" || key == "codes" {
+                if !label.isEmpty { continue } // a per-result entry: counted at the top level
+                let codes = successes(output)
+                if key == "result_count", case .number(let n) = value, Int(n) != codes.count {
+                    miss("result count", String(Int(n)), "\(codes.count) (\(codes.joined(separator: ", ")))")
+                }
+                if key == "codes", let want = value.arrayValue?.compactMap(\.stringValue), want.sorted() != codes {
+                    miss("codes", want.sorted().joined(separator: ", "), codes.joined(separator: ", "))
+                }
+                continue
+            }
+            if multi {
+                // Top-level partials of a multi-result expectation: only per-code "not found" notes remain.
+                if let text = value.stringValue, text.lowercased().contains("not found") {
+                    let o = output.outcome(for: key)
+                    if case .failed(let f) = o, f.kind == .notFound {} else { miss("\(key)", "not_found", describe(o)) }
+                } else {
+                    v.unchecked.append("_partial.\(key)")
+                }
+                continue
+            }
+            let evs = events(outcome) ?? []
+            switch key {
+            case "event_count":
+                if case .number(let n) = value, Int(n) != evs.count { miss("event count", String(Int(n)), "\(evs.count) (\(describe(outcome)))") }
+            case "eventos" where value.isNull:
+                if !evs.isEmpty { miss("eventos", "none", "\(evs.count) events") }
+            case "mensagem":
+                if case .failed(let f)? = outcome, f.message?.isEmpty == false {} else { miss("mensagem", "a failure with a message", describe(outcome)) }
+            case "events_after_library_sort[].tipo":
+                let want = (value.arrayValue ?? []).compactMap(\.stringValue).sorted()
+                let got = evs.map(\.code).sorted()
+                if want != got { miss("event codes (as a multiset)", want.joined(separator: ","), got.joined(separator: ",")) }
+            case "events[0].status.type":
+                if value.stringValue == "ERROR" { if case .failed? = outcome {} else { miss(key, "a failure", describe(outcome)) } }
+                else { v.unchecked.append("\(label)_partial.\(key)") }
+            case "events[0].status.status":
+                v.unchecked.append("\(label)_partial.\(key) (the library's own numbering)")
+            default:
+                if let (index, field) = eventKey(key) {
+                    if let text = value.stringValue, field == nil, text.contains("NotFound") {
+                        if case .failed(let f)? = outcome, f.kind == .notFound {} else { miss(key, "not_found", describe(outcome)) }
+                        continue
+                    }
+                    guard index < evs.count else { miss(key, "event \(index) to exist", "\(evs.count) events (\(describe(outcome)))"); continue }
+                    let ev = evs[index]
+                    switch field {
+                    case nil:
+                        if let object = value.objectValue { checkSROEvent(object, ev, label: "\(label)\(key)", into: &v) }
+                        else { v.unchecked.append("\(label)_partial.\(key)") }
+                    case "description"?:
+                        if let s = value.stringValue, normalize(s) != normalize(ev.description) { miss(key, "\"\(s)\"", "\"\(ev.description)\"") }
+                    case "code"?:
+                        if let s = value.stringValue, s != ev.code { miss(key, "\"\(s)\"", "\"\(ev.code)\"") }
+                    case "destination"?:
+                        if let object = value.objectValue { checkLocation(object, ev.destination, label: "\(label)\(key)", into: &v) }
+                    default:
+                        v.unchecked.append("\(label)_partial.\(key)")
+                    }
+                } else {
+                    v.unchecked.append("\(label)_partial.\(key)")
+                }
+            }
+        }
+    }
+
+    /// "events[3].destination" → (3, "destination"); "events[0]" → (0, nil)
+    static func eventKey(_ key: String) -> (Int, String?)? {
+        guard key.hasPrefix("events["), let close = key.firstIndex(of: "]") else { return nil }
+        guard let index = Int(key[key.index(key.startIndex, offsetBy: 7)..<close]) else { return nil }
+        let rest = key[key.index(after: close)...]
+        if rest.isEmpty { return (index, nil) }
+        guard rest.hasPrefix(".") else { return nil }
+        return (index, String(rest.dropFirst()))
+    }
+
+    /// An event in the correios-sro-xml gem's names.
+    static func checkSROEvent(_ e: [String: JSONValue], _ ev: TrackingEvent, label: String, into v: inout Verdict) {
+        func miss(_ f: String, _ want: String, _ got: String?) { v.mismatches.append("\(label).\(f): expected \"\(want)\", got \(got.map { "\"\($0)\"" } ?? "none")") }
+        let local = localComponents(ev)
+        for (key, value) in e.sorted(by: { $0.key < $1.key }) {
+            guard let want = value.stringValue else { continue }
+            switch key {
+            case "type": if want != ev.code { miss(key, want, ev.code) }
+            case "status": if want != ev.subcode { miss(key, want, ev.subcode) }
+            case "description": if normalize(want) != normalize(ev.description) { miss(key, want, ev.description) }
+            case "date": if normalizeDate(want) != local.date { miss(key, want, local.date) }
+            case "hour": if want != local.time { miss(key, want, local.time) }
+            case "place": if want != ev.location?.facility { miss(key, want, ev.location?.facility) }
+            case "code": if want != ev.location?.postalCode { miss(key, want, ev.location?.postalCode) }
+            case "city": if want != ev.location?.city { miss(key, want, ev.location?.city) }
+            case "state": if want != ev.location?.state { miss(key, want, ev.location?.state) }
+            default: v.unchecked.append("\(label).\(key)")
+            }
+        }
+    }
+
+    static func checkLocation(_ e: [String: JSONValue], _ loc: EventLocation?, label: String, into v: inout Verdict) {
+        let fields: [String: String?] = ["place": loc?.facility, "code": loc?.postalCode, "city": loc?.city,
+                                         "neighborhood": loc?.district, "state": loc?.state]
+        for (key, value) in e.sorted(by: { $0.key < $1.key }) {
+            guard let want = value.stringValue else { continue }
+            guard let got = fields[key] else { v.unchecked.append("\(label).\(key)"); continue }
+            if got != want { v.mismatches.append("\(label).\(key): expected \"\(want)\", got \(got.map { "\"\($0)\"" } ?? "none")") }
+        }
+    }
+
+    /// An event in karrio's / ActiveShipping's names.
+    static func checkEvent(_ e: JSONValue, _ ev: TrackingEvent, label: String, into v: inout Verdict) {
+        func miss(_ f: String, _ want: String, _ got: String) { v.mismatches.append("\(label).\(f): expected \(want), got \(got)") }
+        let local = localComponents(ev)
+        if let code = e["code"]?.stringValue, code != ev.code { miss("code", "\"\(code)\"", "\"\(ev.code)\"") }
+        if let d = e["description"]?.stringValue, normalize(d) != normalize(ev.description) { miss("description", "\"\(d)\"", "\"\(ev.description)\"") }
+        if let date = e["date"]?.stringValue, normalizeDate(date) != local.date { miss("date", date, local.date) }
+        if let time = e["time"]?.stringValue, String(time.prefix(5)) != local.time { miss("time", time, local.time) }
+        if let place = e["location"]?.stringValue {
+            let ours = [ev.location?.facility, ev.location?.city, ev.location?.district, ev.location?.state,
+                        ev.location?.country, ev.location?.postalCode].compactMap { $0?.lowercased() }
+            let missing = place.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                .filter { !$0.isEmpty && !ours.contains($0) && !ours.contains(where: { $0.contains(" ") && $0 == place.lowercased() }) }
+            if !missing.isEmpty { miss("location", "\"\(place)\"", "\"\(ev.location?.summary ?? "")\"") }
+        }
+        for key in (e.objectValue ?? [:]).keys.sorted() where !["code", "description", "date", "time", "location"].contains(key) {
+            if e[key]?.isNull == false { v.unchecked.append("\(label).\(key)") }
+        }
+    }
+
+    /// The wall-clock time the carrier printed: UTC shifted into the event's zone.
+    static func localComponents(_ ev: TrackingEvent) -> Timestamp.Components {
+        var offset = 0
+        if let zone = ev.zone, let tz = TimeZone(identifier: zone) {
+            offset = tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(ev.occurredAt.secondsSinceEpoch)))
+        }
+        return ev.occurredAt.components(offsetSeconds: offset)
+    }
+
+    /// "26/12/2016" → "2016-12-26"; ISO dates unchanged.
+    static func normalizeDate(_ s: String) -> String {
+        let parts = s.split(separator: "/")
+        if parts.count == 3, parts[2].count == 4 { return "\(parts[2])-\(parts[1])-\(parts[0])" }
+        return String(s.prefix(10))
+    }
+
+    static func normalize(_ s: String) -> String {
+        s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    static func describe(_ outcome: CarrierOutcome?) -> String {
+        switch outcome {
+        case nil: return "no result"
+        case .tracked(let r)?: return "\(r.status.rawValue) with \(r.events.count) events"
+        case .failed(let f)?: return "failure \(f.kind.rawValue)" + (f.message.map { " (\($0))" } ?? "")
+        }
+    }
+
+    static func describe(_ output: ParseOutput) -> String {
+        switch output {
+        case .whole(let f): return "whole-response failure \(f.kind.rawValue)"
+        case .perCode(let r): return "\(r.count) results (\(r.keys.sorted().joined(separator: ", ")))"
+        }
+    }
+}

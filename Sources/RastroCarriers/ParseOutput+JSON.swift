@@ -1,0 +1,62 @@
+import RastroCore
+
+/// The normalized form of a parse, as the golden fixtures write it.
+extension ParseOutput {
+    public var json: JSONValue {
+        switch self {
+        case .whole(let f): return .object(["failure": f.json])
+        case .perCode(let results):
+            return .object(["results": .object(results.mapValues { outcome in
+                switch outcome {
+                case .failed(let f): return .object(["failure": f.json])
+                case .tracked(let r): return r.json
+                }
+            })])
+        }
+    }
+}
+
+extension CarrierFailure {
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["kind": .string(kind.rawValue)]
+        if let message { o["message"] = .string(message) }
+        if let code { o["code"] = .string(code) }
+        if let retryAfter { o["retry_after"] = .number(retryAfter) }
+        return .object(o)
+    }
+}
+
+extension TrackingResult {
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["status": .string(status.rawValue), "events": .array(events.map(\.json))]
+        if let deliveredAt { o["delivered_at"] = .string(deliveredAt.iso8601) }
+        if let estimatedDelivery { o["estimated_delivery"] = .string(estimatedDelivery.iso8601) }
+        if let signedBy { o["signed_by"] = .string(signedBy) }
+        return .object(o)
+    }
+}
+
+extension TrackingEvent {
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "occurred_at": .string(occurredAt.iso8601), "status": .string(status.rawValue),
+            "code": .string(code), "description": .string(description),
+        ]
+        if let zone { o["zone"] = .string(zone) }
+        if let subcode { o["subcode"] = .string(subcode) }
+        if let location { o["location"] = location.json }
+        if let destination { o["destination"] = destination.json }
+        if retractsPrevious { o["retracts_previous"] = .bool(true) }
+        return .object(o)
+    }
+}
+
+extension EventLocation {
+    var json: JSONValue {
+        var o: [String: JSONValue] = [:]
+        let pairs: [(String, String?)] = [("facility", facility), ("city", city), ("district", district),
+                                          ("state", state), ("country", country), ("postal", postalCode)]
+        for (k, v) in pairs { if let v { o[k] = .string(v) } }
+        return .object(o)
+    }
+}

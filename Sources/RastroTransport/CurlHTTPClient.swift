@@ -1,0 +1,150 @@
+import CCurl
+import Foundation
+import RastroCore
+
+/// Why a request was not performed or did not complete.
+public struct TransportError: Error, Sendable, CustomStringConvertible, Equatable {
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable { case hostNotAllowed, timeout, tooLarge, connection, invalidURL }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// The URL's host is not in the carrier's allow-list.
+        public static let hostNotAllowed = Kind(.hostNotAllowed)
+        public static let timeout = Kind(.timeout)
+        /// The response body passed the size cap.
+        public static let tooLarge = Kind(.tooLarge)
+        public static let connection = Kind(.connection)
+        public static let invalidURL = Kind(.invalidURL)
+        public var description: String { base.rawValue }
+    }
+
+    public let kind: Kind
+    public let message: String
+    public var description: String { message }
+}
+
+/// Which hosts a carrier may reach: the script's `hosts`, plus the host of a
+/// base URL the operator configured (a staging or loopback server).
+public struct EgressPolicy: Sendable, Hashable {
+    public var hosts: Set<String>
+
+    public init(hosts: some Sequence<String>) { self.hosts = Set(hosts.map { $0.lowercased() }) }
+
+    public func allows(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host?.lowercased() else { return false }
+        return hosts.contains(host)
+    }
+}
+
+/// HTTP through libcurl.
+///
+/// Transfers run on one dedicated thread so a slow carrier never blocks
+/// Swift's cooperative pool. Redirects are never followed (a carrier that
+/// moves is a carrier that changed), only http/https are spoken, signals are
+/// off (CURLOPT_NOSIGNAL), and bodies over the cap are cut off.
+public final class CurlHTTPClient: Sendable {
+    public let maxResponseBytes: Int
+    private let queue = DispatchQueue(label: "rastro.curl")
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(maxResponseBytes: Int = 8 << 20) {
+        _ = Self.globalInit
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    public func perform(_ request: HTTPRequest, policy: EgressPolicy) async throws -> HTTPResponse {
+        guard policy.allows(request.url) else {
+            let host = URLComponents(string: request.url)?.host ?? request.url
+            throw TransportError(kind: .hostNotAllowed, message: "\(host) is not in the carrier's allowed hosts (\(policy.hosts.sorted().joined(separator: ", ")))")
+        }
+        let cap = maxResponseBytes
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try Self.performBlocking(request, cap: cap) })
+            }
+        }
+    }
+
+    /// Collects the body and headers; aborts the transfer past the cap.
+    private final class Sink {
+        var body: [UInt8] = []
+        var headerLines: [String] = []
+        var overflow = false
+        let cap: Int
+        init(cap: Int) { self.cap = cap }
+    }
+
+    private static func performBlocking(_ request: HTTPRequest, cap: Int) throws -> HTTPResponse {
+        guard let h = curl_easy_init() else { throw TransportError(kind: .connection, message: "curl_easy_init failed") }
+        defer { curl_easy_cleanup(h) }
+        let sink = Sink(cap: cap)
+        let sinkPtr = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+
+        rastro_curl_setopt_string(h, CURLOPT_URL, request.url)
+        rastro_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+        rastro_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+        rastro_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https")
+        rastro_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+        rastro_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 10) * 1000))
+        rastro_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
+        rastro_curl_setopt_string(h, CURLOPT_USERAGENT, "rastro/0.1")
+        rastro_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method)
+        if request.method == "HEAD" { rastro_curl_setopt_long(h, CURLOPT_NOBODY, 1) }
+        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        headerList = curl_slist_append(headerList, "Expect:")
+        rastro_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)
+
+        let body = request.body ?? []
+        return try body.withUnsafeBufferPointer { bodyBuf -> HTTPResponse in
+            if request.body != nil {
+                rastro_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                rastro_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyBuf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+            }
+            rastro_curl_setopt_writefn(h, CURLOPT_WRITEFUNCTION) { ptr, size, count, user in
+                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+                let n = size * count
+                if sink.body.count + n > sink.cap { sink.overflow = true; return 0 }
+                sink.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: n))
+                return n
+            }
+            rastro_curl_setopt_pointer(h, CURLOPT_WRITEDATA, sinkPtr)
+            rastro_curl_setopt_writefn(h, CURLOPT_HEADERFUNCTION) { ptr, size, count, user in
+                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+                let n = size * count
+                sink.headerLines.append(String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self))
+                return n
+            }
+            rastro_curl_setopt_pointer(h, CURLOPT_HEADERDATA, sinkPtr)
+
+            let code = curl_easy_perform(h)
+            if sink.overflow {
+                throw TransportError(kind: .tooLarge, message: "response body exceeds \(cap) bytes")
+            }
+            guard code == CURLE_OK else {
+                let text = String(cString: curl_easy_strerror(code))
+                let kind: TransportError.Kind = code == CURLE_OPERATION_TIMEDOUT ? .timeout : code == CURLE_URL_MALFORMAT ? .invalidURL : .connection
+                throw TransportError(kind: kind, message: "\(request.method) \(request.url): \(text)")
+            }
+            var status = 0
+            rastro_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+            return HTTPResponse(status: status, headers: Self.headers(sink.headerLines), body: sink.body)
+        }
+    }
+
+    /// Headers of the last response (after a 100-continue, say), names lowercased.
+    static func headers(_ lines: [String]) -> [String: String] {
+        var headers: [String: String] = [:]
+        for line in lines {
+            if line.hasPrefix("HTTP/") { headers = [:]; continue }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+        }
+        return headers
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Rastro: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rastro",
+        abstract: "Self-hosted shipment tracking with carriers and rules as sandboxed Lua scripts.",
+        subcommands: [CarrierCommand.self, TrackCommand.self]
+    )
+}
+
+struct CarriersOption: ParsableArguments {
+    @Option(name: .long, help: "Folder of carrier scripts (one <id>/carrier.lua per carrier).")
+    var carriers: String = "carriers"
+}
