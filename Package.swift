@@ -44,9 +44,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Loopback servers and helpers shared by the test targets.
+        .target(name: "RastroTestSupport", path: "Tests/RastroTestSupport"),
         .testTarget(name: "RastroCoreTests", dependencies: ["RastroCore"]),
         .testTarget(name: "RastroScriptingTests", dependencies: ["RastroScripting"]),
-        .testTarget(name: "RastroCarriersTests", dependencies: ["RastroCarriers", "RastroTransport"]),
-        .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroCarriers"]),
+        .testTarget(name: "RastroCarriersTests", dependencies: ["RastroCarriers", "RastroTransport", "RastroTestSupport"]),
+        .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport"]),
     ]
 )

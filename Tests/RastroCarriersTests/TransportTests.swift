@@ -1,4 +1,5 @@
 import Foundation
+import RastroTestSupport
 import RastroCore
 import Testing
 @testable import RastroCarriers

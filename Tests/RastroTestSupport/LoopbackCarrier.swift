@@ -2,15 +2,15 @@ import Foundation
 
 /// A carrier HTTP server on 127.0.0.1 (Tests/helpers/carrier_server.py),
 /// serving the routes given; stopped when the test is done with it.
-final class LoopbackCarrier {
-    let port: Int
-    let requestLog: URL
+public final class LoopbackCarrier {
+    public let port: Int
+    public let requestLog: URL
     private let process: Process
     private let directory: URL
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init(routes: [[String: Any]]) throws {
+    public init(routes: [[String: Any]]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-carrier-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let spec = directory.appendingPathComponent("spec.json")
@@ -37,10 +37,10 @@ final class LoopbackCarrier {
         self.port = port
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Every request the server received, in order.
-    func requests() -> [[String: Any]] {
+    public func requests() -> [[String: Any]] {
         guard let text = try? String(contentsOf: requestLog, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
