@@ -11,6 +11,15 @@ final class LuaThreadExecutor: SerialExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
     private var stopping = false
     private var thread: Thread?
+    private var threadID: pthread_t?
+
+    /// True when called from this executor's own thread.
+    var isCurrentThread: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
 
     init(name: String, stackSize: Int = 8 << 20) {
         let thread = Thread { [self] in run() }
@@ -41,6 +50,9 @@ final class LuaThreadExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     private func run() {
+        condition.lock()
+        threadID = pthread_self()
+        condition.unlock()
         while true {
             condition.lock()
             while jobs.isEmpty && !stopping { condition.wait() }

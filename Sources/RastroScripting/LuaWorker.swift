@@ -22,6 +22,9 @@ public actor LuaWorker {
         try body(vm)
     }
 
+    /// True when the caller runs on this worker's own thread (it does inside `withVM`).
+    public nonisolated var isOnWorkerThread: Bool { executor.isCurrentThread }
+
     /// Stops the worker's thread once its queued work is done.
     public nonisolated func shutdown() { executor.shutdown() }
 }

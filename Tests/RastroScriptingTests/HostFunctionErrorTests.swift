@@ -40,7 +40,7 @@ struct HostFunctionErrorTests {
         vm.collectGarbage()
         let before = vm.memoryUsed
         for _ in 0..<100 {
-            _ = try vm.eval("for i = 1, 50 do pcall(test.fail, ('x'):rep(100), {1, 2, 3}) end")
+            _ = try vm.eval("for i = 1, 99 do pcall(test.fail, ('x'):rep(100), {1, 2, 3}) end")
             _ = try? vm.eval("test.fail({nested = {deep = true}})")
         }
         vm.collectGarbage()
