@@ -20,10 +20,9 @@ struct CarrierCommandTests {
 
     @Test("a deliberately wrong expectation fails with a readable diff")
     func wrongExpectationFailsWithDiff() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-e2e-\(UUID().uuidString)")
+        let work = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: work) }
         let carriers = work.appendingPathComponent("carriers")
-        try FileManager.default.createDirectory(at: carriers, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: RastroBinary.root.appendingPathComponent("carriers/correios"), to: carriers.appendingPathComponent("correios"))
         let caseFile = carriers.appendingPathComponent("correios/tests/rest_delivered.case.json")
         let original = try String(contentsOf: caseFile, encoding: .utf8)
@@ -40,7 +39,7 @@ struct CarrierCommandTests {
 
     @Test("a carrier with a syntax error fails the run, naming the file")
     func syntaxErrorFailsRun() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-e2e-\(UUID().uuidString)")
+        let work = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: work) }
         let folder = work.appendingPathComponent("carriers/bad")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -80,6 +79,13 @@ struct CarrierCommandTests {
         let result = try RastroBinary.run(["track", "correios", "SI047624826BR"])
         #expect(result.status != 0)
         #expect(result.output.contains("not a valid Correios number"), "\(result.output)")
+    }
+
+    /// A fresh folder with an empty carriers/ inside.
+    func temporaryFolder() throws -> URL {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("carriers"), withIntermediateDirectories: true)
+        return work
     }
 
     func codesIn(_ body: String) throws -> [String] {
