@@ -5,7 +5,10 @@ import RastroScripting
 /// What a carrier's `validate` said about a number.
 public struct CodeValidation: Sendable, Hashable {
     public var isValid: Bool
+    /// Why not, when invalid; for a valid number, "check_digit" when its check digit was verified.
     public var reason: String?
+    /// A check digit matched: stronger evidence than a format that merely fits.
+    public var checkDigitVerified: Bool { isValid && reason == "check_digit" }
 }
 
 /// A token from a carrier's auth flow, cached by the host until it expires.

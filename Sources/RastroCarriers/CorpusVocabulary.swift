@@ -13,6 +13,7 @@ import RastroCore
 /// | `delivered` | status is `delivered` |
 /// | `status` | our status, through `statusNames` below |
 /// | `events` (list) | count; per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `location` (each comma-separated part appears in our location) |
+/// | `estimated_delivery` | our estimated delivery's UTC date, or once delivered the local date of delivery |
 /// | `errors` (non-empty) | the outcome is a failure; `code`/`message` when given |
 /// | `results[]` | each entry as above, against the result for its `tracking_number` |
 /// | `_partial.event_count` | number of events |
@@ -114,6 +115,19 @@ public enum CorpusVocabulary {
                 if case .tracked(let r) = outcome, r.status == status {} else { miss("status", "\(word) (= \(status.rawValue))", describe(outcome)) }
             } else {
                 v.unchecked.append("\(prefix)status \"\(word)\" has no mapping in CorpusVocabulary.statusNames")
+            }
+        }
+        if let eta = e["estimated_delivery"]?.stringValue {
+            // karrio fills estimated_delivery with the delivery date once delivered.
+            let day = normalizeDate(eta)
+            func matches(_ r: TrackingResult) -> Bool {
+                r.estimatedDelivery?.iso8601.hasPrefix(day) == true || r.deliveredAt.map { t in
+                    r.events.first { $0.occurredAt == t }.map { EventZone.local($0).date == day } ?? t.iso8601.hasPrefix(day)
+                } == true
+            }
+            if case .tracked(let r) = outcome, matches(r) {} else {
+                let got: String = { if case .tracked(let r) = outcome { return r.estimatedDelivery?.iso8601 ?? "none" } else { return describe(outcome) } }()
+                miss("estimated_delivery", eta, got)
             }
         }
         if let errors = e["errors"]?.arrayValue, !errors.isEmpty {
@@ -294,13 +308,7 @@ public enum CorpusVocabulary {
     }
 
     /// The wall-clock time the carrier printed: UTC shifted into the event's zone.
-    static func localComponents(_ ev: TrackingEvent) -> Timestamp.Components {
-        var offset = 0
-        if let zone = ev.zone, let tz = TimeZone(identifier: zone) {
-            offset = tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(ev.occurredAt.secondsSinceEpoch)))
-        }
-        return ev.occurredAt.components(offsetSeconds: offset)
-    }
+    static func localComponents(_ ev: TrackingEvent) -> Timestamp.Components { EventZone.local(ev) }
 
     /// "26/12/2016" → "2016-12-26"; ISO dates unchanged.
     static func normalizeDate(_ s: String) -> String {

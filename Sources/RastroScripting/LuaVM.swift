@@ -150,6 +150,14 @@ private func takeMessage(_ p: UnsafeMutablePointer<CChar>?) -> String? {
 final class HostContext {
     var functions: [LuaVM.HostFunction] = []
     var zones: [String: TimeZone?] = [:]
+    /// Offsets by (zone, local quarter-hour). Zone transitions fall on quarter
+    /// hours of local time, and Foundation's lookups cost microseconds each.
+    var offsets: [OffsetKey: Int64] = [:]
+
+    struct OffsetKey: Hashable {
+        var zone: String
+        var quarter: Int64
+    }
 
     func zone(_ name: String) -> TimeZone? {
         if let cached = zones[name] { return cached }
@@ -192,11 +200,18 @@ private let hostTrampoline: rastro_host_fn = { host, fnId, args, argsLen, out, e
 private let zoneResolver: rastro_zone_fn = { host, zone, zoneLen, localSeconds, offsetOut in
     let context = Unmanaged<HostContext>.fromOpaque(host!).takeUnretainedValue()
     let name = String(decoding: UnsafeRawBufferPointer(start: zone, count: zoneLen), as: UTF8.self)
+    let key = HostContext.OffsetKey(zone: name, quarter: localSeconds >= 0 ? localSeconds / 900 : (localSeconds - 899) / 900)
+    if let cached = context.offsets[key] {
+        offsetOut?.pointee = cached
+        return 0
+    }
     guard let tz = context.zone(name) else { return 1 }
     // A wall time maps to UTC by the offset in force then; try the offset at the
     // naive instant, then correct once across a transition.
     let first = tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(localSeconds)))
     let second = tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(localSeconds - Int64(first))))
+    if context.offsets.count > 100_000 { context.offsets.removeAll(keepingCapacity: true) }
+    context.offsets[key] = Int64(second)
     offsetOut?.pointee = Int64(second)
     return 0
 }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import RastroCarriers
+import RastroScripting
 
 struct CarrierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carrier",
         abstract: "Work with carrier scripts.",
-        subcommands: [CarrierTestCommand.self]
+        subcommands: [CarrierTestCommand.self, CarrierDetectCommand.self, CarrierBenchCommand.self]
     )
 }
 
@@ -50,4 +51,71 @@ struct CarrierTestCommand: AsyncParsableCommand {
         print(report.rendered(verbose: verbose))
         if report.failed > 0 || report.cases.isEmpty && report.loadErrors.isEmpty && !ids.isEmpty { throw ExitCode.failure }
     }
+}
+
+struct CarrierDetectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "List the carriers whose validate accepts a tracking number, best first (check digit before format only)."
+    )
+
+    @Argument(help: "A tracking number.")
+    var code: String
+
+    @OptionGroup var carriersOption: CarriersOption
+
+    func run() async throws {
+        let vm = try LuaVM.sandboxed()
+        let (detector, errors) = CarrierDetector.loading(from: URL(fileURLWithPath: carriersOption.carriers), on: vm)
+        for error in errors { FileHandle.standardError.write(Data("warning: \(error)\n".utf8)) }
+        let matches = detector.detect(code)
+        if matches.isEmpty {
+            print("no carrier accepts \(code)")
+            throw ExitCode.failure
+        }
+        for m in matches {
+            print("\(m.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(m.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.checkDigitVerified ? "check digit" : "format only")")
+        }
+    }
+}
+
+struct CarrierBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Median microseconds per parse for every fixture and corpus body, per carrier."
+    )
+
+    @Argument(help: "Carrier ids (default: every carrier).")
+    var ids: [String] = []
+
+    @OptionGroup var carriersOption: CarriersOption
+
+    @Option(help: "Corpus folder (default: $RASTRO_CORPUS, else ../shared/corpus when it exists).")
+    var corpus: String?
+
+    @Option(help: "Timed runs per body (after 10 warm-up runs).")
+    var runs = 200
+
+    func run() async throws {
+        let path = corpus ?? ProcessInfo.processInfo.environment["RASTRO_CORPUS"] ?? "../shared/corpus"
+        let corpusURL = FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
+        let rows = try ParseBenchmark(carriersDirectory: URL(fileURLWithPath: carriersOption.carriers), corpusDirectory: corpusURL, runs: runs).run(ids: ids)
+        print("carrier          body                                                   bytes   median µs")
+        for r in rows {
+            let us = r.failed == nil ? String(format: "%9.1f", r.medianMicroseconds) : "   failed"
+            print("\(r.carrier.padding(toLength: 16, withPad: " ", startingAt: 0)) \(r.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(r.bytes).leftPadded(7)) \(us)")
+        }
+        let byCarrier = Dictionary(grouping: rows.filter { $0.failed == nil }, by: \.carrier)
+        print("")
+        print("per carrier: median of the bodies' medians (bodies under 10 KB)")
+        for (carrier, list) in byCarrier.sorted(by: { $0.key < $1.key }) {
+            let small = list.filter { $0.bytes < 10_240 }.map(\.medianMicroseconds).sorted()
+            guard !small.isEmpty else { continue }
+            print("  \(carrier.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(format: "%7.1f", small[small.count / 2])) µs  (\(small.count) bodies)")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -70,9 +70,7 @@ enum TimelinePrinter {
             case .tracked(let r):
                 lines.append("\(code)  \(r.status.rawValue)\(definition.trackingURL(for: code).map { "  \($0)" } ?? "")")
                 for e in r.events {
-                    let local = e.zone.flatMap { TimeZone(identifier: $0) }.map {
-                        e.occurredAt.components(offsetSeconds: $0.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(e.occurredAt.secondsSinceEpoch))))
-                    } ?? e.occurredAt.components(offsetSeconds: 0)
+                    let local = EventZone.local(e)
                     let code = e.subcode.map { "\(e.code)/\($0)" } ?? e.code
                     let place = e.location?.summary ?? ""
                     lines.append("  \(local.date) \(local.time)  \(e.status.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(code.padding(toLength: 7, withPad: " ", startingAt: 0)) \(e.description)\(place.isEmpty ? "" : " — \(place)")")

@@ -717,7 +717,7 @@ local function validate(code)
   local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
   local got = s:byte(11) - 48
   if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
-  return true
+  return true, "check_digit"
 end
 
 local function auth(config)

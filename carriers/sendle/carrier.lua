@@ -1,0 +1,291 @@
+-- Sendle (AU / US / CA).
+--
+-- Tracking API: GET {base}/api/tracking/{ref} with HTTP Basic auth
+-- (config.sendle_id : config.api_key). One reference per request.
+-- Events come oldest first; we return them newest first.
+-- Each event has scan_time (UTC) and, when Sendle knows where it happened,
+-- local_scan_time (wall time there, no offset) and display_time (with offset).
+
+---------------------------------------------------------------------------
+-- Status table: Sendle event_type / parcel state -> normalized status.
+---------------------------------------------------------------------------
+local STATUS = {
+  ["Booking"] = "info_received",
+  ["Pickup"] = "in_transit",             -- parcel collected by the courier
+  ["Drop Off"] = "in_transit",           -- parcel dropped at a Sendle location
+  ["Dropped Off"] = "in_transit",
+  ["Transit"] = "in_transit",            -- the parcel-level state name
+  ["In Transit"] = "in_transit",
+  ["Info"] = "in_transit",               -- informational note on a moving parcel
+  ["Local Delivery"] = "in_transit",     -- handed to the last-mile partner
+  ["Out for Delivery"] = "out_for_delivery",
+  ["Delivery Attempted"] = "attempt_failed",
+  ["Card Left"] = "attempt_failed",      -- attempt made, card left for the receiver
+  ["Left with Agent"] = "available_for_pickup", -- receiver collects it from an agent
+  ["Awaiting Collection"] = "available_for_pickup",
+  ["Delivered"] = "delivered",
+  -- Pickup Attempted: the courier could not collect from the SENDER ("Parcel
+  -- not ready"); the parcel never entered the network and a new pickup follows.
+  ["Pickup Attempted"] = "info_received",
+  ["Damaged"] = "exception",
+  ["Unable to Deliver"] = "exception",
+  ["Delivery Failed"] = "exception",
+  ["Lost"] = "exception",
+  ["Cancelled"] = "exception",           -- booking cancelled: nothing will move
+  ["Return to Sender"] = "exception",    -- the return leg starts; not final yet
+  ["Returned to Sender"] = "returned_to_sender",
+  ["Returned"] = "returned_to_sender",
+}
+-- Unknown event types: every event is a scan of a parcel Sendle handles.
+local DEFAULT_STATUS = "in_transit"
+
+local DEFAULT_BASE_URL = "https://api.sendle.com"
+
+local function str(v)
+  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
+  if type(v) == "number" then
+    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
+    return tostring(v)
+  end
+  return nil
+end
+
+local function short(s, n)
+  n = n or 120
+  s = tostring(s):gsub("%s+", " ")
+  if #s > n then s = s:sub(1, n) .. "..." end
+  return s
+end
+
+local function norm_code(v)
+  local s = str(v)
+  if not s then return nil end
+  return (s:gsub("%s+", ""):upper())
+end
+
+-- Seconds since the epoch of "YYYY-MM-DDTHH:MM[:SS]" (no zone), or nil.
+local function epoch(iso)
+  local y, mo, d, h, mi, s = (iso or ""):match("^(%d%d%d%d)-(%d%d)-(%d%d)[T ](%d%d):(%d%d):?(%d*)")
+  if not y then return nil end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  if mo <= 2 then y = y - 1 end
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + (tonumber(s) or 0)
+end
+
+-- A zone name for a fixed UTC offset in minutes: "UTC", "Etc/GMT+4" (= UTC-4), or "+05:30".
+local function zone_for(minutes)
+  if not minutes or minutes == 0 then return "UTC" end
+  if minutes % 60 == 0 and math.abs(minutes) <= 14 * 60 then
+    local h = minutes // 60
+    return (h > 0 and "Etc/GMT-" or "Etc/GMT+") .. string.format("%d", math.abs(h))
+  end
+  local sign = minutes < 0 and "-" or "+"
+  local m = math.abs(minutes)
+  return string.format("%s%02d:%02d", sign, m // 60, m % 60)
+end
+
+-- Offset in minutes written at the end of an ISO time ("Z", "-04:00", "+1000"), or nil.
+local function written_offset(s)
+  if not s then return nil end
+  if s:match("[Zz]$") then return 0 end
+  local sign, h, m = s:match("T[%d:%.]+([%+%-])(%d%d):?(%d%d)$")
+  if not sign then return nil end
+  local v = tonumber(h) * 60 + tonumber(m)
+  return sign == "-" and -v or v
+end
+
+-- Retry-After in seconds, or nil.
+local function retry_after(headers)
+  local v = type(headers) == "table" and str(headers["retry-after"])
+  return v and tonumber(v) or nil
+end
+
+-- "NEW YORK, NY" -> city + state; anything else -> facility.
+local function place(text)
+  local s = str(text)
+  if not s then return nil end
+  local city, state = s:match("^([^,]-)%s*,%s*([^,]+)$")
+  if city and city ~= "" then return { city = city, state = state } end
+  return { facility = s }
+end
+
+local function read_event(e, i, warned)
+  if type(e) ~= "table" then return nil, ("tracking_events[%d] is not an object"):format(i) end
+  local kind = str(e.event_type)
+  if not kind then return nil, ("tracking_events[%d] has no event_type"):format(i) end
+  local scan = str(e.scan_time) or str(e.display_time)
+  local at = scan and time.parse(scan, "iso", "UTC")
+  if not at then
+    return nil, ("tracking_events[%d] (%s): cannot read scan_time %s"):format(i, kind, scan and ("'" .. short(scan, 40) .. "'") or "(missing)")
+  end
+  -- The event's local offset: local_scan_time minus the UTC instant, else display_time's offset.
+  local offset
+  local loc_t, utc_t = epoch(str(e.local_scan_time)), epoch(at)
+  if loc_t and utc_t and (loc_t - utc_t) % 60 == 0 and math.abs(loc_t - utc_t) <= 14 * 3600 then
+    offset = (loc_t - utc_t) // 60
+  else
+    offset = written_offset(str(e.display_time))
+  end
+  local status = STATUS[kind]
+  if not status then
+    status = DEFAULT_STATUS
+    if not warned[kind] then
+      warned[kind] = true
+      log.warn("sendle: unknown event type, treated as " .. DEFAULT_STATUS, { event_type = kind })
+    end
+  end
+  return {
+    occurred_at = at, zone = zone_for(offset), status = status,
+    code = kind, description = str(e.description) or kind,
+    location = place(e.location),
+  }
+end
+
+local function date_only(s)
+  s = str(s)
+  if s and s:match("^%d%d%d%d%-%d%d%-%d%d$") then return time.parse(s, "iso", "UTC") end
+  return nil
+end
+
+local function read_tracking(doc, code)
+  local list = doc.tracking_events
+  if list == json.null then list = {} end
+  if type(list) ~= "table" then return failure.broken("'tracking_events' is not a list", nil) end
+  local events, warned = {}, {}
+  for i, e in ipairs(list) do
+    local ev, why = read_event(e, i, warned)
+    if not ev then return failure.broken(why, nil) end
+    events[#events + 1] = ev
+  end
+  -- Sendle lists oldest first (stable sort keeps equal instants in Sendle's order).
+  local indexed = {}
+  for i, ev in ipairs(events) do indexed[i] = { i = i, ev = ev } end
+  table.sort(indexed, function(a, b)
+    if a.ev.occurred_at ~= b.ev.occurred_at then return a.ev.occurred_at > b.ev.occurred_at end
+    return a.i > b.i
+  end)
+  local newest_first = {}
+  for i, x in ipairs(indexed) do newest_first[i] = x.ev end
+  local result = { events = newest_first }
+  local state = str(doc.state)
+  result.status = (state and STATUS[state]) or (newest_first[1] and newest_first[1].status) or nil
+  if not result.status then
+    if state then return failure.broken("unknown Sendle state '" .. short(state, 40) .. "' and no events", nil) end
+    result.status = "pending"
+  end
+  if result.status == "delivered" then
+    for _, ev in ipairs(newest_first) do
+      if ev.status == "delivered" then result.delivered_at = ev.occurred_at; break end
+    end
+  else
+    local sched = type(doc.scheduling) == "table" and doc.scheduling or {}
+    result.estimated_delivery = date_only(sched.estimated_delivery_date_maximum) or date_only(sched.estimated_delivery_date_minimum)
+  end
+  return result
+end
+
+-- {"error": "...", "error_description": "..."} (Sendle's error body), as a failure.
+local function error_failure(doc, http)
+  local kind = str(doc.error)
+  local msg = str(doc.error_description) or str(doc.message) or kind or ("HTTP " .. http)
+  if kind == "not_found" or http == 404 then return failure.not_found(msg, kind) end
+  if kind == "unauthorised" or kind == "unauthorized" or kind == "forbidden" or http == 401 or http == 403 then
+    return failure.auth(msg, kind)
+  end
+  if kind == "too_many_requests" or http == 429 then return failure.rate_limited(nil, msg, kind) end
+  if kind == "unprocessable_entity" or kind == "invalid_reference" then return failure.invalid_number(msg, kind) end
+  return failure.broken("Sendle error " .. (kind or "?") .. ": " .. short(msg, 200), kind)
+end
+
+local function per_code(out, codes)
+  if type(codes) == "table" and #codes == 1 and out.failure ~= nil and out.failure ~= "broken" then
+    local kind = out.failure
+    if kind == "not_found" or kind == "invalid_number" then return { [codes[1]] = out } end
+  end
+  return out
+end
+
+local function parse(response, codes, ctx)
+  if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local http = math.tointeger(tonumber(response.status)) or 0
+  local body = type(response.body) == "string" and response.body or ""
+  local doc = nil
+  if body:match("^%s*{") then doc = json.decode(body) end
+  if type(doc) ~= "table" then doc = nil end
+
+  if http == 401 or http == 403 then
+    return failure.auth((doc and (str(doc.error_description) or str(doc.error))) or ("HTTP " .. http .. ": Sendle refused the credentials"), nil)
+  end
+  if http == 429 then
+    return failure.rate_limited(retry_after(response.headers), (doc and str(doc.error_description)) or "HTTP 429: too many requests", nil)
+  end
+  if http >= 500 or http == 408 then
+    return failure.temporary("HTTP " .. http .. ((doc and str(doc.error_description)) and (": " .. str(doc.error_description)) or ""), nil)
+  end
+  if not doc then
+    local head = body:sub(1, 512):lower()
+    if head:find("<html", 1, true) or head:find("<!doctype", 1, true) then
+      local title = str(body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<"))
+      return failure.broken("expected JSON from Sendle, got an HTML page" .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
+    end
+    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. http .. ")", nil) end
+    return failure.broken("body is not a JSON object (HTTP " .. http .. "): '" .. short(body, 40) .. "'", nil)
+  end
+  if doc.error ~= nil then return per_code(error_failure(doc, http), codes) end
+  if doc.tracking_events == nil and doc.state == nil then
+    if http == 404 then return per_code(failure.not_found("HTTP 404", nil), codes) end
+    local keys = {}
+    for k in pairs(doc) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    return failure.broken("JSON without 'tracking_events' or 'state' (keys: " .. short(table.concat(keys, ", "), 100) .. ")", nil)
+  end
+  if http ~= 0 and (http < 200 or http >= 300) then
+    return failure.broken("HTTP " .. http .. " with a tracking body", nil)
+  end
+  local result = read_tracking(doc, codes)
+  if type(codes) == "table" and #codes >= 1 then return { [codes[1]] = result } end
+  -- A replayed body without the asked code: Sendle's body does not repeat the reference.
+  local ref = norm_code(doc.sendle_reference) or norm_code(doc.reference) or "UNKNOWN"
+  return { [ref] = result }
+end
+
+-- Sendle references: 6 to 10 letters and digits (e.g. "SNDL42").
+local function validate(code)
+  if type(code) ~= "string" then return false, "tracking number must be text" end
+  local s = code:gsub("%s+", ""):upper()
+  if not s:match("^[%u%d]+$") then return false, "a Sendle reference has only letters and digits" end
+  if #s < 6 or #s > 10 then return false, ("a Sendle reference has 6 to 10 characters, got %d"):format(#s) end
+  if not s:match("%u") then return false, "a Sendle reference contains letters" end
+  return true
+end
+
+local function base_url(config)
+  local base = str(config and config.base_url) or DEFAULT_BASE_URL
+  return (base:gsub("/+$", ""))
+end
+
+local function request(codes, config, ctx)
+  local headers = { Accept = "application/json" }
+  local id, key = str(config and config.sendle_id), str(config and config.api_key)
+  if id and key then headers.Authorization = "Basic " .. base64.encode(id .. ":" .. key) end
+  return {
+    method = "GET",
+    url = base_url(config) .. "/api/tracking/" .. url.escape(norm_code(codes[1]) or ""),
+    headers = headers, timeout = 30,
+  }
+end
+
+return {
+  id = "sendle", name = "Sendle", api = 1,
+  hosts = { "api.sendle.com" },
+  tracking_url = "https://track.sendle.com/tracking?ref={code}",
+  limits = { concurrency = 4, per_second = 5, batch = 1 },
+  validate = validate,
+  request = request,
+  parse = parse,
+}
