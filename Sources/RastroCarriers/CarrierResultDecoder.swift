@@ -87,7 +87,10 @@ struct CarrierResultDecoder {
         guard let occurred = try time(e["occurred_at"], at: "\(at).occurred_at") else {
             throw fail("\(at).occurred_at", "is missing")
         }
-        guard let code = text(e["code"]) else { throw fail("\(at).code", "is missing (the carrier's own event code)") }
+        // "" is allowed: some carriers send events without a code (the status still says what happened).
+        guard let code = e["code"].stringValue ?? text(e["code"]) else {
+            throw fail("\(at).code", "is missing (the carrier's own event code; \"\" when it has none)")
+        }
         return TrackingEvent(occurredAt: occurred, zone: e["zone"].stringValue, status: try status(e["status"], at: "\(at).status"),
                              code: code, subcode: text(e["subcode"]), description: e["description"].stringValue ?? "",
                              location: try location(e["location"], at: "\(at).location"),

@@ -7,7 +7,7 @@ struct CarrierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carrier",
         abstract: "Work with carrier scripts.",
-        subcommands: [CarrierTestCommand.self, CarrierDetectCommand.self, CarrierBenchCommand.self]
+        subcommands: [CarrierTestCommand.self, CarrierDetectCommand.self, CarrierBenchCommand.self, CarrierFuzzCommand.self]
     )
 }
 
@@ -118,4 +118,38 @@ struct CarrierBenchCommand: AsyncParsableCommand {
 
 extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+struct CarrierFuzzCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Feed every carrier's parse damaged copies of its bodies; any script error or limit breach is a finding."
+    )
+
+    @Argument(help: "Carrier ids (default: every carrier).")
+    var ids: [String] = []
+
+    @OptionGroup var carriersOption: CarriersOption
+
+    @Option(help: "Corpus folder (default: $RASTRO_CORPUS, else ../shared/corpus when it exists).")
+    var corpus: String?
+
+    @Option(help: "Inputs in all.")
+    var inputs = 100_000
+
+    @Option(help: "Seed of the mutations.")
+    var seed: UInt64 = 0x5EED
+
+    func run() async throws {
+        let path = corpus ?? ProcessInfo.processInfo.environment["RASTRO_CORPUS"] ?? "../shared/corpus"
+        let corpusURL = FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
+        let start = ContinuousClock.now
+        let report = try ParseFuzzer(carriersDirectory: URL(fileURLWithPath: carriersOption.carriers), corpusDirectory: corpusURL, seed: seed)
+            .run(ids: ids, inputs: inputs)
+        for f in report.findings.prefix(20) { print("FINDING \(f.carrier) \(f.source) (\(f.mutation)): \(f.error)") }
+        if report.findings.count > 20 { print("... \(report.findings.count - 20) more findings") }
+        for (carrier, n) in report.perCarrier.sorted(by: { $0.key < $1.key }) { print("  \(carrier): \(n) inputs") }
+        print("\(report.inputs) inputs in \(ContinuousClock.now - start): \(report.results) results, \(report.typedFailures) whole-response failures, \(report.findings.count) findings (seed \(seed))")
+        if !report.findings.isEmpty { throw ExitCode.failure }
+    }
 }
