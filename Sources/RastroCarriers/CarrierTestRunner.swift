@@ -81,7 +81,7 @@ public struct CarrierTestRunner {
         case .golden(let expected):
             report.problems = expected.differences(from: output.json).map(\.description)
         case .corpus(let expected):
-            let verdict = CorpusVocabulary.check(expected, against: output)
+            let verdict = CorpusVocabulary.check(expected, against: output, source: c.name)
             report.problems = verdict.mismatches
             report.unchecked = verdict.unchecked
         case .parsesWithoutError:

@@ -1,5 +1,17 @@
 import RastroCore
 
+extension ParseOutput {
+    /// The same output with every result's events in the opposite order.
+    func reversingEvents() -> ParseOutput {
+        guard case .perCode(let results) = self else { return self }
+        return .perCode(results.mapValues { outcome in
+            guard case .tracked(var r) = outcome else { return outcome }
+            r.events.reverse()
+            return .tracked(r)
+        })
+    }
+}
+
 /// The normalized form of a parse, as the golden fixtures write it.
 extension ParseOutput {
     public var json: JSONValue {
