@@ -1,0 +1,269 @@
+-- TNT Express: ExpressConnect Tracking (TrackRequest / TrackResponse 3.1, XML).
+--
+-- POST {base}/expressconnect/track.do?version=3.1 with the form field
+-- xml_in=<TrackRequest>...; HTTP Basic auth with the ExpressConnect user id
+-- and password. One request may carry several consignment numbers.
+-- Events (StatusData) come newest first, in the depot's local time without
+-- an offset; the depot's zone is not given, so times are kept as printed (UTC).
+
+local ZONE = "UTC"
+local DEFAULT_BASE = "https://express.tnt.com"
+
+---------------------------------------------------------------------------
+-- Status table: StatusCode of a StatusData entry.
+---------------------------------------------------------------------------
+local STATUS = {
+  ["OK"] = "delivered",          -- Shipment Delivered In Good Condition
+  ["OD"] = "out_for_delivery",   -- Out For Delivery
+  ["CI"] = "in_transit",         -- Shipment Received At Origin Depot (first physical scan)
+  ["IR"] = "in_transit",         -- Shipment Received At TNT Location (inbound at depot)
+  ["IS"] = "in_transit",         -- Shipment Received At TNT Location (hub sort)
+  ["AS"] = "in_transit",         -- Shipment Received At Transit Point
+  ["TR"] = "in_transit",         -- Shipment In Transit
+  ["PU"] = "in_transit",         -- Collected from the sender
+  -- NR / MLA are delays with TNT already recovering: still moving, nothing for the customer to do.
+  ["NR"] = "in_transit",         -- Shipment Delayed In Transit, Recovery Actions Underway
+  ["MLA"] = "in_transit",        -- Connection Delay. Recovery Actions Underway
+  ["CC"] = "exception",          -- Held by customs / awaiting clearance (needs documents or duties)
+  ["HO"] = "exception",          -- Held, awaiting instructions
+  ["NH"] = "attempt_failed",     -- Receiver not at home, delivery attempted
+  ["CA"] = "attempt_failed",     -- Closed on arrival
+  ["RP"] = "available_for_pickup", -- Ready for collection at depot
+  ["RT"] = "returned_to_sender", -- Returned to sender
+}
+
+-- SummaryCode of a Consignment, used when it has no StatusData.
+local SUMMARY = {
+  ["DEL"] = "delivered",    -- delivered
+  ["INT"] = "in_transit",   -- in transit
+  ["EXC"] = "exception",    -- exception
+  ["CNF"] = false,          -- consignment not found
+}
+
+local function str(v)
+  if type(v) ~= "string" then return nil end
+  v = v:match("^%s*(.-)%s*$")
+  if v == "" then return nil end
+  return v
+end
+
+local function tbl(v) if type(v) == "table" then return v end return nil end
+
+local function short(s, n)
+  s = tostring(s or ""):gsub("%s+", " ")
+  n = n or 120
+  if #s > n then return s:sub(1, n) .. "..." end
+  return s
+end
+
+local function norm_code(c)
+  if type(c) ~= "string" then return nil end
+  local s = c:gsub("%s+", ""):upper()
+  if s == "" then return nil end
+  return s
+end
+
+local function clean(s)
+  s = str(s)
+  if not s then return nil end
+  return (s:gsub("%s+", " "))
+end
+
+local function when(date, hhmm)
+  date = str(date)
+  if not date or not date:match("^%d%d%d%d%d%d%d%d$") then return nil end
+  hhmm = str(hhmm)
+  if hhmm and hhmm:match("^%d%d%d%d$") then
+    return time.parse(date .. hhmm, "%Y%m%d%H%M", ZONE)
+  end
+  return time.parse(date, "%Y%m%d", ZONE)
+end
+
+local function consignment(node)
+  local events = {}
+  for _, sd in ipairs(node:children("StatusData")) do
+    local code = str(sd:text("StatusCode")) or ""
+    local at = when(sd:text("LocalEventDate"), sd:text("LocalEventTime"))
+    if not at then return failure.broken("StatusData without a readable LocalEventDate/LocalEventTime", nil) end
+    local status = STATUS[code]
+    if not status then
+      if code ~= "" then log.warn("tnt: unknown status code", { code = code }) end
+      status = "in_transit"
+    end
+    local ev = {
+      occurred_at = at, zone = ZONE, code = code, status = status,
+      description = clean(sd:text("StatusDescription")) or code,
+    }
+    local depot, name = str(sd:text("Depot")), clean(sd:text("DepotName"))
+    if depot or name then ev.location = { facility = name or depot } end
+    events[#events + 1] = ev
+  end
+  local summary = str(node:text("SummaryCode"))
+  if #events == 0 then
+    if summary == "CNF" or summary == nil then
+      return failure.not_found("TNT does not know this consignment" .. (summary and " (CNF)" or ""), summary)
+    end
+  end
+  local out = { events = events }
+  if #events > 0 then out.status = events[1].status end
+  if summary and SUMMARY[summary] then
+    if summary == "DEL" or not out.status then out.status = SUMMARY[summary] end
+  end
+  out.status = out.status or "info_received"
+  if out.status == "delivered" then
+    out.delivered_at = when(node:text("DeliveryDate"), node:text("DeliveryTime"))
+    if not out.delivered_at and #events > 0 then out.delivered_at = events[1].occurred_at end
+    out.signed_by = clean(node:text("Signatory"))
+  end
+  return out
+end
+
+local function parse_xml(root, codes)
+  if root.name ~= "TrackResponse" then
+    return failure.broken("XML <" .. tostring(root.name) .. "> is not a TNT TrackResponse", nil)
+  end
+  local err = root:child("Error")
+  local list = root:children("Consignment")
+  if err and #list == 0 then
+    local code = str(err:text("Code"))
+    local msg = clean(err:text("Message")) or "TNT returned an error"
+    -- 9000-range codes are access errors (Unauthorized Access).
+    if code and code:match("^9%d%d%d$") then return failure.auth(msg, code) end
+    return failure.broken("TNT error " .. (code or "?") .. ": " .. msg, code)
+  end
+  local requested = {}
+  for _, c in ipairs(tbl(codes) or {}) do
+    local n = norm_code(c)
+    if n then requested[n] = c end
+  end
+  local results, n = {}, 0
+  for _, node in ipairs(list) do
+    local num = norm_code(node:text("ConsignmentNumber"))
+    if num then
+      local key = requested[num] or num
+      local r = consignment(node)
+      local prev = results[key]
+      -- The same number can come back twice (TNT reuses numbers over the years):
+      -- keep the most recent tracked consignment.
+      if prev == nil or (prev.events == nil and r.events ~= nil)
+        or (r.events and prev.events and #r.events > 0 and #prev.events > 0
+            and r.events[1].occurred_at > prev.events[1].occurred_at) then
+        results[key] = r
+      end
+      n = n + 1
+    end
+  end
+  -- Codes asked for and absent from the answer are unknown to TNT.
+  for _, c in ipairs(tbl(codes) or {}) do
+    local k = requested[norm_code(c) or ""]
+    if k and results[k] == nil then results[k] = failure.not_found("TNT returned nothing for this consignment", nil) ; n = n + 1 end
+  end
+  if n == 0 then return failure.broken("TrackResponse without any Consignment", nil) end
+  return results
+end
+
+local function parse(response, codes, ctx)
+  if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local status = math.tointeger(tonumber(response.status)) or 0
+  local body = type(response.body) == "string" and response.body or ""
+  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": TNT refused the credentials", nil) end
+  if status == 429 then
+    local h = tbl(response.headers) or {}
+    return failure.rate_limited(tonumber(h["retry-after"]) or 60, "HTTP 429: too many requests", nil)
+  end
+  if status >= 500 or status == 408 then return failure.temporary("HTTP " .. status, nil) end
+  if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
+  local head = body:sub(1, 512):lower()
+  if not body:match("^%s*<") then return failure.broken("expected XML from TNT, body starts with '" .. short(body, 40) .. "'", nil) end
+  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
+    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
+    return failure.broken("expected XML from TNT, got an HTML page" .. (title and (" (title: '" .. short(title, 60) .. "')") or ""), nil)
+  end
+  local root, err = xml.parse(body)
+  if not root then return failure.broken("body is not well-formed XML: " .. short(err), nil) end
+  local out = parse_xml(root, codes)
+  if status >= 200 and status < 300 then return out end
+  if out.failure == nil then return out end
+  return failure.broken("HTTP " .. status .. ": " .. tostring(out.message), nil)
+end
+
+---------------------------------------------------------------------------
+-- Contract functions
+---------------------------------------------------------------------------
+
+local WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
+
+-- TNT consignment notes: 9 digits (no published check digit), or the
+-- international S10-style form GE123456785WW (mod-11 check digit).
+local function validate(code)
+  if type(code) ~= "string" then return false, "tracking number must be text" end
+  local s = code:gsub("%s+", ""):upper()
+  if s:match("^%d+$") then
+    if #s == 9 then return true end
+    return false, ("a TNT consignment number has 9 digits, got %d"):format(#s)
+  end
+  if #s ~= 13 or not s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
+    return false, "expected 9 digits or 2 letters, 9 digits, 2 letters (e.g. GE123456785WW)"
+  end
+  local sum = 0
+  for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * WEIGHTS[i] end
+  local r = sum % 11
+  local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
+  local got = s:byte(11) - 48
+  if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
+  return true, "check_digit"
+end
+
+local function esc(s)
+  return (tostring(s):gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
+local function request(codes, config, ctx)
+  config = tbl(config) or {}
+  local user, password = str(config.user_id) or str(config.username), str(config.password)
+  if not user or not password then
+    error("tnt: config.user_id and config.password are required (ExpressConnect credentials)", 0)
+  end
+  local numbers = {}
+  for _, c in ipairs(tbl(codes) or {}) do
+    local n = norm_code(c)
+    if n then numbers[#numbers + 1] = "<ConsignmentNumber>" .. esc(n) .. "</ConsignmentNumber>" end
+  end
+  local xml_in = '<?xml version="1.0" encoding="UTF-8"?>'
+    .. '<TrackRequest locale="' .. esc(str(config.locale) or "en_US") .. '" version="3.1">'
+    .. "<SearchCriteria>" .. table.concat(numbers) .. "</SearchCriteria>"
+    .. '<LevelOfDetail><Complete originAddress="true" destinationAddress="true" package="true" shipment="true"/></LevelOfDetail>'
+    .. "</TrackRequest>"
+  local base = (str(config.base_url) or DEFAULT_BASE):gsub("/+$", "")
+  return {
+    method = "POST",
+    url = base .. "/expressconnect/track.do?version=3.1",
+    headers = {
+      ["Authorization"] = "Basic " .. base64.encode(user .. ":" .. password),
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Accept"] = "text/xml",
+    },
+    body = "xml_in=" .. url.escape(xml_in),
+    timeout = 30,
+  }
+end
+
+return {
+  id = "tnt",
+  name = "TNT Express",
+  api = 1,
+  hosts = { "express.tnt.com" },
+  tracking_url = "https://www.tnt.com/express/en_gb/site/shipping-tools/tracking.html?cons={code}",
+  limits = { concurrency = 2, per_second = 5, batch = 50 },
+  validate = function(code)
+    local ok, valid, reason = pcall(validate, code)
+    if not ok then return false, "cannot check this number" end
+    return valid, reason
+  end,
+  request = request,
+  parse = function(...)
+    local ok, result = pcall(parse, ...)
+    if ok then return result end
+    return failure.broken("tnt script could not read the response: " .. tostring(result), nil)
+  end,
+}
