@@ -248,6 +248,9 @@ void rastro_sandbox_open(lua_State *L, rastro_vm *vm) {
     lua_setfield(L, safe, "setmetatable");
     lua_pushcfunction(L, safe_load);
     lua_setfield(L, safe, "load");
+    /* The prelude builds carriers.library on it; seal removes it from the host globals. */
+    lua_pushcfunction(L, safe_load);
+    lua_setglobal(L, "sandbox_load");
     lua_pushcfunction(L, safe_xpcall);
     lua_setfield(L, safe, "xpcall");
 

@@ -298,6 +298,7 @@ static int seal_entry(lua_State *L) {
     lua_pushnil(L); lua_setglobal(L, "cjson");
     lua_pushnil(L); lua_setglobal(L, "lxp");
     lua_pushnil(L); lua_setglobal(L, "host");
+    lua_pushnil(L); lua_setglobal(L, "sandbox_load");
     return 0;
 }
 

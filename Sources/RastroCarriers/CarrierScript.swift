@@ -99,6 +99,7 @@ public final class CarrierScript {
     /// Reads `<directory>/<id>/carrier.lua`.
     public static func load(id: String, carriersDirectory: URL, on vm: LuaVM) throws -> CarrierScript {
         let url = carriersDirectory.appendingPathComponent(id).appendingPathComponent("carrier.lua")
+        vm.libraryDirectory = carriersDirectory.appendingPathComponent("_lib")
         let file = displayPath(url)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CarrierContractError(file: file, "cannot be read (no such file?)")

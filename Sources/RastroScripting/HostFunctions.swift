@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// Host functions implemented in Swift and published to every script.
@@ -6,6 +7,7 @@ public enum HostFunctions {
 
     /// `log.debug/info/warn/error(message, fields?)`: the script's lines in the host log.
     static func registerStandard(on vm: LuaVM) throws {
+        try registerLibrarySource(on: vm)
         let levels: [(String, Logger.Level)] = [("debug", .debug), ("info", .info), ("warn", .warning), ("error", .error)]
         for (name, level) in levels {
             try vm.register("log", name) { args in
@@ -17,6 +19,22 @@ public enum HostFunctions {
                 logger.log(level: level, "\(render(message))", metadata: metadata)
                 return []
             }
+        }
+    }
+
+    /// `carriers.source(name)`: the text of carriers/_lib/<name>.lua, for
+    /// `carriers.library`. Names are plain identifiers, so no path escapes the folder.
+    static func registerLibrarySource(on vm: LuaVM) throws {
+        try vm.register("carriers", "source") { [unowned vm] args in
+            guard let name = args.first?.stringValue, !name.isEmpty,
+                  name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) else {
+                throw ScriptError(.runtime, "carriers.library: a library name is lowercase letters, digits and '_'")
+            }
+            guard let folder = vm.libraryDirectory,
+                  let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name + ".lua").path) else {
+                throw ScriptError(.runtime, "carriers.library: no library '\(name)' in carriers/_lib")
+            }
+            return [.string(String(decoding: data, as: UTF8.self))]
         }
     }
 

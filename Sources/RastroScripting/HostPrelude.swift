@@ -7,7 +7,7 @@
 /// docs/host-api.md.
 public enum HostPrelude {
     public static let source = #"""
-local cjson, lxp, host_url = cjson, lxp, host.url
+local cjson, lxp, host_url, host_carriers, sandbox_load = cjson, lxp, host.url, host.carriers, sandbox_load
 local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
 local concat, insert, sort = table.concat, table.insert, table.sort
 local find, sub, gsub = string.find, string.sub, string.gsub
@@ -192,6 +192,18 @@ local failure = {
   end,
 }
 
-return { json = json, xml = xml, url = url, failure = failure }
+-- shared carrier code ------------------------------------------------------
+-- carriers.library(name) -> the value carriers/_lib/<name>.lua returns, loaded
+-- as text into its own sandbox environment, a fresh copy for every caller.
+local carriers = {
+  library = function(name)
+    local source = host_carriers.source(name)
+    local chunk, err = sandbox_load(source, "@carriers/_lib/" .. name .. ".lua")
+    if not chunk then error(err, 2) end
+    return chunk()
+  end,
+}
+
+return { json = json, xml = xml, url = url, failure = failure, carriers = carriers }
 """#
 }

@@ -42,6 +42,12 @@ public final class LuaVM {
     public var memoryUsed: Int { rastro_vm_memory_used(vm) }
     public var memoryLimit: Int { rastro_vm_memory_limit(vm) }
 
+    /// Where `carriers.library(name)` finds `<name>.lua` (carriers/_lib).
+    public var libraryDirectory: URL? {
+        get { host.libraryDirectory }
+        set { host.libraryDirectory = newValue }
+    }
+
     /// Makes `fn` callable from scripts as `namespace.name(...)`. Before `seal` only.
     ///
     /// A Swift error thrown by `fn` reaches the script as a Lua error it can catch
@@ -149,6 +155,7 @@ private func takeMessage(_ p: UnsafeMutablePointer<CChar>?) -> String? {
 /// State the C callbacks reach through their `host` pointer.
 final class HostContext {
     var functions: [LuaVM.HostFunction] = []
+    var libraryDirectory: URL?
     var zones: [String: TimeZone?] = [:]
     /// Offsets by (zone, local quarter-hour). Zone transitions fall on quarter
     /// hours of local time, and Foundation's lookups cost microseconds each.

@@ -137,3 +137,37 @@ struct CarrierContractTests {
         }
     }
 }
+
+@Suite("Shared carrier libraries")
+struct CarrierLibraryTests {
+    func folder(library: String, carrier: String) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-lib-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("_lib"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("acme"), withIntermediateDirectories: true)
+        try library.write(to: root.appendingPathComponent("_lib/shared.lua"), atomically: true, encoding: .utf8)
+        try carrier.write(to: root.appendingPathComponent("acme/carrier.lua"), atomically: true, encoding: .utf8)
+        return root
+    }
+
+    @Test("a carrier builds itself from carriers/_lib with carriers.library")
+    func libraryBuildsCarrier() throws {
+        let root = try folder(library: "return function(o) return { id = o.id, name = o.name, api = 1, hosts = { 'x.test' }, validate = function() return true end, request = function() return { url = 'https://x.test' } end, parse = function() return {} end } end",
+                              carrier: "return carriers.library('shared'){ id = 'acme', name = 'Acme' }")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let carrier = try CarrierScript.load(id: "acme", carriersDirectory: root, on: try LuaVM.sandboxed())
+        #expect(carrier.definition.name == "Acme")
+        #expect(CarrierTestRunner.carrierIDs(in: root) == ["acme"])
+    }
+
+    @Test("library names cannot leave carriers/_lib", arguments: ["../acme/carrier", "/etc/passwd", "Shared", "missing"])
+    func libraryNamesAreConfined(name: String) throws {
+        let root = try folder(library: "return {}", carrier: "return carriers.library('\(name)')")
+        defer { try? FileManager.default.removeItem(at: root) }
+        do {
+            _ = try CarrierScript.load(id: "acme", carriersDirectory: root, on: try LuaVM.sandboxed())
+            Issue.record("loaded library \(name)")
+        } catch let e as CarrierContractError {
+            #expect(e.description.contains("carriers.library"))
+        }
+    }
+}
