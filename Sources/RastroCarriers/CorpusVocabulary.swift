@@ -71,16 +71,15 @@ public enum CorpusVocabulary {
         public var mismatches: [String] = []
         public var unchecked: [String] = []
         public var passed: Bool { mismatches.isEmpty }
+        /// How the source library of the case wrote its facts.
+        var rules = SourceRules(source: "", expected: .null)
     }
 
     public static func check(_ expected: JSONValue, against given: ParseOutput, source: String = "") -> Verdict {
         var v = Verdict()
-        let rules = SourceRules(source: source, expected: expected)
+        v.rules = SourceRules(source: source, expected: expected)
         // ActiveShipping lists events oldest first (its files say so in _extra.event_order).
-        let output = rules.ascending ? given.reversingEvents() : given
-        let previous = SourceRules.current
-        SourceRules.current = rules
-        defer { SourceRules.current = previous }
+        let output = v.rules.ascending ? given.reversingEvents() : given
         if let entries = expected["results"]?.arrayValue {
             for (i, entry) in entries.enumerated() {
                 guard let code = entry["tracking_number"]?.stringValue else {
@@ -211,7 +210,7 @@ public enum CorpusVocabulary {
                 let codes = successes(output)
                 let counted: Int = {
                     // ActiveShipping counts every TrackInfo, errors included.
-                    if SourceRules.current.activeShipping, case .perCode(let all) = output { return all.count }
+                    if v.rules.activeShipping, case .perCode(let all) = output { return all.count }
                     return codes.count
                 }()
                 if key == "result_count", case .number(let n) = value, Int(n) != counted {
@@ -332,7 +331,7 @@ public enum CorpusVocabulary {
         func miss(_ f: String, _ want: String, _ got: String) { v.mismatches.append("\(label).\(f): expected \(want), got \(got)") }
         let local = localComponents(ev)
         if let code = e["code"]?.stringValue, code != ev.code { miss("code", "\"\(code)\"", "\"\(ev.code)\"") }
-        if let d = e["description"]?.stringValue, !SourceRules.current.descriptionMatches(d, ev.description) {
+        if let d = e["description"]?.stringValue, !v.rules.descriptionMatches(d, ev.description) {
             miss("description", "\"\(d)\"", "\"\(ev.description)\"")
         }
         // karrio writes 1900-01-01 00:00 when it could not read a carrier's time: not an assertion.
@@ -370,7 +369,6 @@ public enum CorpusVocabulary {
 
     /// How one source library wrote its facts.
     struct SourceRules {
-        nonisolated(unsafe) static var current = SourceRules(source: "", expected: .null)
         var activeShipping: Bool
         var ascending: Bool
 
