@@ -192,6 +192,29 @@ local failure = {
   end,
 }
 
+-- text ---------------------------------------------------------------------
+local text = {}
+
+-- text.clean(v) -> trimmed string (integral numbers as digits), nil when empty or not text
+function text.clean(v)
+  if type(v) == "number" then
+    local i = math.tointeger(v)
+    return i and tostring(i) or tostring(v)
+  end
+  if type(v) ~= "string" then return nil end
+  local s = v:match("^%s*(.-)%s*$")
+  if s == "" then return nil end
+  return s
+end
+
+-- text.code(s) -> s upper-cased without whitespace (a tracking number as typed), nil when empty
+function text.code(c)
+  if type(c) ~= "string" then return nil end
+  local s = gsub(c, "%s+", ""):upper()
+  if s == "" then return nil end
+  return s
+end
+
 -- shared carrier code ------------------------------------------------------
 -- carriers.library(name) -> the value carriers/_lib/<name>.lua returns, loaded
 -- as text into its own sandbox environment, a fresh copy for every caller.
@@ -204,6 +227,6 @@ local carriers = {
   end,
 }
 
-return { json = json, xml = xml, url = url, failure = failure, carriers = carriers }
+return { json = json, xml = xml, url = url, failure = failure, carriers = carriers, text = text }
 """#
 }

@@ -89,6 +89,15 @@ struct HostHelperTests {
                            .string("base64: invalid character at position 1")])
     }
 
+    @Test("text.clean trims and reads json numbers as digits; text.code normalizes a tracking number")
+    func textHelpers() throws {
+        let values = try vm.eval("""
+            return text.clean('  SAO PAULO '), text.clean(12.0), text.clean(2.5), text.clean('   '), text.clean(json.null),
+                   text.code(' si 047624825br '), text.code(' ')
+            """)
+        #expect(values == [.string("SAO PAULO"), .string("12"), .string("2.5"), .nil, .nil, .string("SI047624825BR"), .nil])
+    }
+
     @Test("log forwards a script's line to the host log")
     func logWorks() throws {
         #expect(try vm.eval("log.info('hello', {carrier = 'x'}) return true") == [.bool(true)])

@@ -53,12 +53,7 @@ local function short(s, n)
   return s
 end
 
-local function norm_code(c)
-  if type(c) ~= "string" then return nil end
-  local s = c:gsub("%s+", ""):upper()
-  if s == "" then return nil end
-  return s
-end
+local norm_code = text.code -- upper case, no whitespace; nil when empty
 
 -- DPD wraps texts as <x><content>text</content><bold/>..</x>, descriptions
 -- once more (<description><content><content>text</content>...).

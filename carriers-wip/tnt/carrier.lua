@@ -56,12 +56,7 @@ local function short(s, n)
   return s
 end
 
-local function norm_code(c)
-  if type(c) ~= "string" then return nil end
-  local s = c:gsub("%s+", ""):upper()
-  if s == "" then return nil end
-  return s
-end
+local norm_code = text.code -- upper case, no whitespace; nil when empty
 
 local function clean(s)
   s = str(s)

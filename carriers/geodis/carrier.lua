@@ -119,12 +119,7 @@ end
 -- Parsing
 ---------------------------------------------------------------------------
 
-local function norm_code(c)
-  if type(c) ~= "string" then return nil end
-  local s = c:gsub("%s+", ""):upper()
-  if s == "" then return nil end
-  return s
-end
+local norm_code = text.code -- upper case, no whitespace; nil when empty
 
 local function event_of(s)
   s = tbl(s)

@@ -42,16 +42,7 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Small helpers
 ---------------------------------------------------------------------------
-local function str(v)
-  if type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  if type(v) ~= "string" then return nil end
-  local s = v:match("^%s*(.-)%s*$")
-  if s == "" then return nil end
-  return s
-end
+local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
 
 local function tbl(v) if type(v) == "table" then return v end return nil end
 
@@ -62,12 +53,7 @@ local function short(s, n)
   return s
 end
 
-local function norm_code(c)
-  if type(c) ~= "string" then return nil end
-  local s = c:gsub("%s+", ""):upper()
-  if s == "" then return nil end
-  return s
-end
+local norm_code = text.code -- upper case, no whitespace; nil when empty
 
 local function base_url(config)
   local b = str(tbl(config) and config.base_url) or DEFAULT_BASE

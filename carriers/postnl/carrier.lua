@@ -87,12 +87,7 @@ local function short(s, n)
   return s
 end
 
-local function norm_code(c)
-  if type(c) ~= "string" then return nil end
-  local s = c:gsub("%s+", ""):upper()
-  if s == "" then return nil end
-  return s
-end
+local norm_code = text.code -- upper case, no whitespace; nil when empty
 
 -- "07-03-2018 23:20:05" or "07-03-2018 23:20:05.326" (Dutch time) → UTC ISO.
 local function parse_time(s)
