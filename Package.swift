@@ -3,7 +3,9 @@ import PackageDescription
 
 // Layers are targets: C bindings at the bottom, the pure domain in RastroCore,
 // the Lua runtime in RastroScripting, the carrier contract in RastroCarriers,
-// libcurl in RastroTransport, and the `rastro` executable on top.
+// libcurl in RastroTransport, SQLite in RastroStore, the background services
+// (scheduler, poller, carrier registry) in RastroService, and the `rastro`
+// executable on top.
 let package = Package(
     name: "rastro",
     platforms: [.macOS(.v14)],
@@ -13,10 +15,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CLuaShim",
             dependencies: ["CLua"],
@@ -36,10 +40,21 @@ let package = Package(
             name: "RastroCarriers",
             dependencies: ["RastroScripting", "RastroCore", "RastroTransport", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "RastroStore",
+            dependencies: ["RastroCore", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "RastroService",
+            dependencies: [
+                "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "rastro",
             dependencies: [
-                "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                "RastroService", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,6 +64,8 @@ let package = Package(
         .testTarget(name: "RastroCoreTests", dependencies: ["RastroCore"]),
         .testTarget(name: "RastroScriptingTests", dependencies: ["RastroScripting"]),
         .testTarget(name: "RastroCarriersTests", dependencies: ["RastroCarriers", "RastroTransport", "RastroTestSupport"]),
+        .testTarget(name: "RastroStoreTests", dependencies: ["RastroStore", "RastroCore"]),
+        .testTarget(name: "RastroServiceTests", dependencies: ["RastroService", "RastroStore", "RastroCarriers", "RastroTestSupport"]),
         .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport"]),
     ]
 )
