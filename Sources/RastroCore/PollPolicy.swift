@@ -87,5 +87,6 @@ public struct PollPolicy: Sendable, Hashable {
 
     public struct CooldownActive: Error, Sendable, Hashable {
         public let allowedAt: Timestamp
+        public init(allowedAt: Timestamp) { self.allowedAt = allowedAt }
     }
 }

@@ -1,0 +1,26 @@
+import GRDB
+import RastroCore
+
+/// A store whose shipments rastro tracks. Every shipment query is scoped to one.
+public struct Merchant: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "merchant"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var name: String
+    public var createdAt: Timestamp
+    /// Cadence and window overrides in seconds (nil: the carrier's or the platform's).
+    public var pollEvery: Int64?
+    public var pollWindow: Int64?
+
+    public init(id: Int64? = nil, name: String, createdAt: Timestamp, pollEvery: Int64? = nil, pollWindow: Int64? = nil) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.pollEvery = pollEvery
+        self.pollWindow = pollWindow
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

@@ -1,0 +1,67 @@
+import GRDB
+import RastroCore
+
+/// A parcel a merchant asked rastro to follow: one row per (merchant, carrier, number).
+public struct Shipment: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "shipment"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var merchantId: Int64
+    public var carrier: String
+    public var trackingNumber: String
+    public var orderId: String?
+    public var invoiceNumber: String?
+    public var customerEmail: String?
+    public var customerName: String?
+    public var customerLocale: String?
+    public var marketplaceEndpoint: String?
+    public var dispatchedAt: Timestamp
+    public var createdAt: Timestamp
+    public var status: TrackingStatus
+    public var statusChangedAt: Timestamp
+    public var estimatedDelivery: Timestamp?
+    public var deliveredAt: Timestamp?
+    public var expiryReason: String?
+    public var cancelledAt: Timestamp?
+    /// When the scheduler will poll next; nil once polling has stopped.
+    public var nextPollAt: Timestamp?
+    /// Set while a poll holds the shipment (and left behind if the process died mid-poll).
+    public var leaseOwner: String?
+    /// Consecutive failed polls (drives the backoff); 0 after an answer.
+    public var pollFailures: Int
+    public var lastPolledAt: Timestamp?
+    public var lastOutcome: String?
+    public var pollRequestedAt: Timestamp?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// What a caller gives to register a shipment.
+public struct NewShipment: Sendable, Hashable {
+    public var carrier: String
+    public var trackingNumber: String
+    public var orderId: String?
+    public var invoiceNumber: String?
+    public var customerEmail: String?
+    public var customerName: String?
+    public var customerLocale: String?
+    public var marketplaceEndpoint: String?
+    /// Defaults to the registration time.
+    public var dispatchedAt: Timestamp?
+
+    public init(carrier: String, trackingNumber: String, orderId: String? = nil, invoiceNumber: String? = nil,
+                customerEmail: String? = nil, customerName: String? = nil, customerLocale: String? = nil,
+                marketplaceEndpoint: String? = nil, dispatchedAt: Timestamp? = nil) {
+        self.carrier = carrier
+        self.trackingNumber = trackingNumber
+        self.orderId = orderId
+        self.invoiceNumber = invoiceNumber
+        self.customerEmail = customerEmail
+        self.customerName = customerName
+        self.customerLocale = customerLocale
+        self.marketplaceEndpoint = marketplaceEndpoint
+        self.dispatchedAt = dispatchedAt
+    }
+}

@@ -1,0 +1,112 @@
+import GRDB
+
+extension Store {
+    /// Named migrations, applied in order. A migration that has shipped is never
+    /// edited: changes go in a new one, so every existing database upgrades the same way.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 merchants, shipments, events, polls, raw responses, outcome counters") { db in
+            try db.execute(sql: """
+            CREATE TABLE merchant (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+                created_at INTEGER NOT NULL,
+                -- Per-merchant cadence and window (seconds); NULL = the carrier's or the platform's.
+                poll_every INTEGER CHECK (poll_every > 0),
+                poll_window INTEGER CHECK (poll_window > 0)
+            );
+
+            CREATE TABLE shipment (
+                id INTEGER PRIMARY KEY,
+                merchant_id INTEGER NOT NULL REFERENCES merchant(id) ON DELETE CASCADE,
+                carrier TEXT NOT NULL,
+                tracking_number TEXT NOT NULL,
+                order_id TEXT,
+                invoice_number TEXT,
+                customer_email TEXT,
+                customer_name TEXT,
+                customer_locale TEXT,
+                marketplace_endpoint TEXT,
+                dispatched_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending',
+                status_changed_at INTEGER NOT NULL,
+                estimated_delivery INTEGER,
+                delivered_at INTEGER,
+                expiry_reason TEXT,
+                cancelled_at INTEGER,
+                -- Scheduling. NULL next_poll_at = not polled any more (terminal or cancelled).
+                -- While a poll runs, next_poll_at is the lease's end: if the process dies the
+                -- shipment is simply due again then, with lease_owner telling it was interrupted.
+                next_poll_at INTEGER,
+                lease_owner TEXT,
+                poll_failures INTEGER NOT NULL DEFAULT 0 CHECK (poll_failures >= 0),
+                last_polled_at INTEGER,
+                last_outcome TEXT,
+                poll_requested_at INTEGER,
+                UNIQUE (merchant_id, carrier, tracking_number)
+            );
+            CREATE INDEX shipment_due ON shipment(carrier, next_poll_at) WHERE next_poll_at IS NOT NULL;
+            CREATE INDEX shipment_tracking ON shipment(tracking_number);
+            CREATE INDEX shipment_order ON shipment(merchant_id, order_id);
+
+            CREATE TABLE poll (
+                id INTEGER PRIMARY KEY,
+                carrier TEXT NOT NULL,
+                script_version TEXT NOT NULL,
+                started_at INTEGER NOT NULL,
+                finished_at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                http_status INTEGER,
+                outcome TEXT NOT NULL,
+                error TEXT
+            );
+            CREATE INDEX poll_carrier_time ON poll(carrier, started_at);
+
+            -- Every carrier response, deflated, for replaying a fixed script over real traffic.
+            CREATE TABLE raw_response (
+                id INTEGER PRIMARY KEY,
+                poll_id INTEGER NOT NULL UNIQUE REFERENCES poll(id) ON DELETE CASCADE,
+                carrier TEXT NOT NULL,
+                received_at INTEGER NOT NULL,
+                http_status INTEGER NOT NULL,
+                headers TEXT NOT NULL,
+                body BLOB NOT NULL,
+                body_size INTEGER NOT NULL CHECK (body_size >= 0),
+                codes TEXT NOT NULL
+            );
+            CREATE INDEX raw_response_carrier_time ON raw_response(carrier, received_at);
+
+            CREATE TABLE event (
+                id INTEGER PRIMARY KEY,
+                shipment_id INTEGER NOT NULL REFERENCES shipment(id) ON DELETE CASCADE,
+                identity TEXT NOT NULL,
+                occurred_at INTEGER NOT NULL,
+                zone TEXT,
+                status TEXT NOT NULL,
+                code TEXT NOT NULL,
+                subcode TEXT,
+                description TEXT NOT NULL,
+                facility TEXT, city TEXT, district TEXT, state TEXT, country TEXT, postal_code TEXT,
+                destination TEXT,
+                retracts_previous INTEGER NOT NULL DEFAULT 0 CHECK (retracts_previous IN (0, 1)),
+                source TEXT NOT NULL CHECK (source IN ('poll', 'push', 'manual')),
+                poll_id INTEGER REFERENCES poll(id) ON DELETE SET NULL,
+                recorded_at INTEGER NOT NULL,
+                UNIQUE (shipment_id, identity)
+            );
+            CREATE INDEX event_poll ON event(poll_id);
+
+            -- Poll outcomes per carrier per hour: the raw material of carrier health.
+            CREATE TABLE carrier_outcome (
+                carrier TEXT NOT NULL,
+                hour INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                count INTEGER NOT NULL CHECK (count >= 0),
+                PRIMARY KEY (carrier, hour, outcome)
+            ) WITHOUT ROWID;
+            """)
+        }
+        return migrator
+    }
+}

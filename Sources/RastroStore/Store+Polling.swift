@@ -1,0 +1,248 @@
+import Foundation
+import GRDB
+import RastroCore
+
+/// A shipment claimed for a poll.
+public struct DuePoll: Sendable, Hashable {
+    public var shipmentId: Int64
+    public var merchantId: Int64
+    public var trackingNumber: String
+    public var dispatchedAt: Timestamp
+    public var status: TrackingStatus
+    public var pollFailures: Int
+    /// The previous poll of this shipment was claimed but never recorded (the process died).
+    public var interrupted: Bool
+    /// The merchant's cadence/window overrides, in seconds.
+    public var merchantPollEvery: Int64?
+    public var merchantPollWindow: Int64?
+}
+
+/// Everything one carrier request produced, recorded in one transaction.
+public struct PollReport: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public init(status: Int, headers: [String: String], body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public var carrier: String
+    public var scriptVersion: String
+    /// The lease owner that claimed the shipments.
+    public var owner: String
+    public var startedAt: Timestamp
+    public var durationMs: Int64
+    /// nil when no response arrived (connection refused, timeout, script error before the request).
+    public var response: Response?
+    /// `ok`, or what failed for the whole request.
+    public var outcome: String
+    public var error: String?
+    /// One outcome per shipment the request covered.
+    public var items: [(shipmentId: Int64, trackingNumber: String, outcome: CarrierOutcome)]
+
+    public init(carrier: String, scriptVersion: String, owner: String, startedAt: Timestamp, durationMs: Int64,
+                response: Response?, outcome: String, error: String?, items: [(shipmentId: Int64, trackingNumber: String, outcome: CarrierOutcome)]) {
+        self.carrier = carrier
+        self.scriptVersion = scriptVersion
+        self.owner = owner
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+        self.response = response
+        self.outcome = outcome
+        self.error = error
+        self.items = items
+    }
+}
+
+/// A shipment whose status moved, with the events that moved it: what rules see.
+public struct ShipmentChange: Sendable, Hashable {
+    public var shipment: Shipment
+    public var from: TrackingStatus
+    public var to: TrackingStatus
+    public var newEvents: [TrackingEvent]
+}
+
+/// What the store recorded for one poll.
+public struct PollRecording: Sendable {
+    public var pollId: Int64
+    public var newEvents: Int
+    public var changes: [ShipmentChange]
+}
+
+extension Store {
+    /// The earliest next poll among a carrier's shipments (nil: nothing scheduled).
+    public func nextDue(carrier: String) throws -> Timestamp? {
+        try read { db in
+            try Timestamp.fetchOne(db, sql: "SELECT min(next_poll_at) FROM shipment WHERE carrier = ? AND next_poll_at IS NOT NULL", arguments: [carrier])
+        }
+    }
+
+    /// Claims up to `limit` of a carrier's due shipments, oldest due first.
+    ///
+    /// The claim moves `next_poll_at` to the lease's end and records the owner: no
+    /// other poller sees the shipment until then, and if this process dies the
+    /// shipment is due again when the lease ends — no separate recovery pass.
+    public func claimDue(carrier: String, limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) throws -> [DuePoll] {
+        guard limit > 0 else { return [] }
+        return try write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT s.id, s.merchant_id, s.tracking_number, s.dispatched_at, s.status, s.poll_failures, s.lease_owner,
+                       m.poll_every, m.poll_window
+                FROM shipment s JOIN merchant m ON m.id = s.merchant_id
+                WHERE s.carrier = ? AND s.next_poll_at IS NOT NULL AND s.next_poll_at <= ?
+                ORDER BY s.next_poll_at LIMIT ?
+                """, arguments: [carrier, now, limit])
+            guard !rows.isEmpty else { return [] }
+            let ids: [Int64] = rows.map { $0["id"] }
+            try db.execute(sql: "UPDATE shipment SET next_poll_at = ?, lease_owner = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                           arguments: StatementArguments([leaseUntil.databaseValue, owner.databaseValue] + ids.map(\.databaseValue)))
+            return rows.map { row in
+                DuePoll(shipmentId: row["id"], merchantId: row["merchant_id"], trackingNumber: row["tracking_number"],
+                        dispatchedAt: row["dispatched_at"], status: row["status"], pollFailures: row["poll_failures"],
+                        interrupted: (row["lease_owner"] as String?) != nil,
+                        merchantPollEvery: row["poll_every"], merchantPollWindow: row["poll_window"])
+            }
+        }
+    }
+
+    /// Gives back claimed shipments that were never polled (shutdown): due again at `now`.
+    public func releaseLeases(owner: String, shipmentIds: [Int64], now: Timestamp) throws {
+        guard !shipmentIds.isEmpty else { return }
+        try write { db in
+            try db.execute(sql: "UPDATE shipment SET next_poll_at = ?, lease_owner = NULL WHERE lease_owner = ? AND id IN (\(shipmentIds.map { _ in "?" }.joined(separator: ",")))",
+                           arguments: StatementArguments([now.databaseValue, owner.databaseValue] + shipmentIds.map(\.databaseValue)))
+        }
+    }
+
+    /// Records a poll: the request, the raw response, new events, statuses and next polls,
+    /// and the outcome counters — all or nothing.
+    ///
+    /// `decide` is the scheduler's pure policy, called inside the transaction with the
+    /// shipment as it will be after this poll (new status, failure count).
+    public func recordPoll(_ report: PollReport, now: Timestamp,
+                           decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision) throws -> PollRecording {
+        try write { db in
+            var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
+                                  finishedAt: now, durationMs: report.durationMs, httpStatus: report.response?.status,
+                                  outcome: report.outcome, error: report.error)
+            try poll.insert(db)
+            let pollId = poll.id!
+            if let response = report.response {
+                let headers = (try? JSONEncoder().encode(response.headers)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                var raw = RawResponseRecord(pollId: pollId, carrier: report.carrier, receivedAt: now, httpStatus: response.status,
+                                            headers: headers, body: Deflate.deflate(response.body), bodySize: response.body.count,
+                                            codes: report.items.map(\.trackingNumber).joined(separator: ","))
+                try raw.insert(db)
+            }
+            var changes: [ShipmentChange] = []
+            var newEventCount = 0
+            var outcomes: [String: Int] = [:]
+            for item in report.items {
+                guard var shipment = try Shipment.fetchOne(db, key: item.shipmentId) else { continue }
+                let before = shipment.status
+                var added: [TrackingEvent] = []
+                let policyOutcome: PollPolicy.Outcome
+                switch item.outcome {
+                case .tracked(let result):
+                    for event in result.events.reversed() {  // carriers list newest first; store oldest first
+                        var record = EventRecord(shipmentId: item.shipmentId, carrier: report.carrier, event: event, source: .poll, pollId: pollId, recordedAt: now)
+                        try record.insert(db, onConflict: .ignore)
+                        if db.changesCount > 0 { added.append(event) }
+                    }
+                    if let eta = result.estimatedDelivery { shipment.estimatedDelivery = eta }
+                    if let signedAt = result.deliveredAt { shipment.deliveredAt = signedAt }
+                    policyOutcome = .answered
+                    outcomes[added.isEmpty ? "unchanged" : "new_events", default: 0] += 1
+                case .failed(let failure):
+                    switch failure.kind {
+                    case .notFound, .invalidNumber: policyOutcome = .answered
+                    case .rateLimited: policyOutcome = .failed(retryAfter: failure.retryAfter.map { .seconds(Int64($0.rounded(.up))) })
+                    case .auth, .temporary, .broken: policyOutcome = .failed(retryAfter: nil)
+                    }
+                    outcomes[failure.kind.rawValue, default: 0] += 1
+                }
+                newEventCount += added.count
+                try applyStatus(&shipment, db: db)
+                if case .answered = policyOutcome { shipment.pollFailures = 0 } else { shipment.pollFailures += 1 }
+                shipment.lastPolledAt = now
+                shipment.lastOutcome = item.outcome.label(newEvents: !added.isEmpty)
+                // Scheduling belongs to the lease holder; a stale poll still contributes its events.
+                if shipment.leaseOwner == report.owner && shipment.cancelledAt == nil {
+                    shipment.leaseOwner = nil
+                    switch decide(shipment, policyOutcome) {
+                    case .pollAt(let at): shipment.nextPollAt = at
+                    case .stop: shipment.nextPollAt = nil
+                    case .expire(let reason):
+                        shipment.nextPollAt = nil
+                        shipment.status = .expired
+                        shipment.expiryReason = reason.rawValue
+                    }
+                }
+                if shipment.status != before { shipment.statusChangedAt = now }
+                try shipment.update(db)
+                if shipment.status != before || !added.isEmpty {
+                    changes.append(ShipmentChange(shipment: shipment, from: before, to: shipment.status, newEvents: added))
+                }
+            }
+            let hour = now.secondsSinceEpoch - now.secondsSinceEpoch % 3600
+            for (outcome, count) in outcomes {
+                try db.execute(sql: """
+                    INSERT INTO carrier_outcome (carrier, hour, outcome, count) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (carrier, hour, outcome) DO UPDATE SET count = count + excluded.count
+                    """, arguments: [report.carrier, hour, outcome, count])
+            }
+            return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes)
+        }
+    }
+
+    /// Re-derives a shipment's status from all its stored events (a pure function of them).
+    func applyStatus(_ shipment: inout Shipment, db: Database) throws {
+        guard shipment.status != .expired || shipment.expiryReason == nil else {
+            // Expired stays expired unless a later event shows where the parcel went.
+            let events = try EventRecord.filter(Column("shipment_id") == shipment.id!).fetchAll(db).map(\.event)
+            let derived = ShipmentStatus.derive(from: events)
+            if derived.isTerminal { shipment.status = derived }
+            return
+        }
+        let events = try EventRecord.filter(Column("shipment_id") == shipment.id!)
+            .order(Column("occurred_at").desc, Column("id").desc).fetchAll(db).map(\.event)
+        let derived = ShipmentStatus.derive(from: events)
+        if events.isEmpty { return }
+        shipment.status = derived
+        if derived == .delivered, shipment.deliveredAt == nil {
+            shipment.deliveredAt = ShipmentStatus.effectiveTimeline(events).last(where: { $0.status == .delivered })?.occurredAt
+        }
+    }
+
+    /// Poll outcomes of a carrier since `since`, by outcome (the material of carrier health).
+    public func outcomeCounts(carrier: String, since: Timestamp) throws -> [String: Int] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT outcome, sum(count) AS n FROM carrier_outcome WHERE carrier = ? AND hour >= ? GROUP BY outcome",
+                                        arguments: [carrier, since.secondsSinceEpoch - since.secondsSinceEpoch % 3600])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["outcome"], $0["n"]) })
+        }
+    }
+
+    /// Raw responses stored for a carrier, oldest first.
+    public func rawResponses(carrier: String, since: Timestamp? = nil, limit: Int = 1000) throws -> [RawResponseRecord] {
+        try read { db in
+            var request = RawResponseRecord.filter(Column("carrier") == carrier)
+            if let since { request = request.filter(Column("received_at") >= since) }
+            return try request.order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+}
+
+extension CarrierOutcome {
+    /// The word stored as a shipment's last outcome.
+    func label(newEvents: Bool) -> String {
+        switch self {
+        case .tracked: newEvents ? "new_events" : "unchanged"
+        case .failed(let failure): failure.kind.rawValue
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import RastroCore
+
+/// rastro's database: one SQLite file in WAL mode, written by one connection.
+///
+/// Everything above this type speaks rastro's domain (shipments, events, polls),
+/// never SQL or GRDB, so another backend (PostgreSQL for several nodes) can sit
+/// behind the same methods later. Every method that depends on the time takes
+/// `now`; nothing here reads a clock.
+public final class Store: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// How long a writer waits for a lock before SQLITE_BUSY reaches the caller.
+    public static let busyTimeout: TimeInterval = 10
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.label = "rastro"
+        // Readers never wait on the writer in WAL mode; a few are enough for the API and CLI.
+        configuration.maximumReaderCount = 4
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns WAL on and then sets synchronous=NORMAL, which can lose the last
+            // transactions on power loss. A tracking event or an outbox row that was
+            // acknowledged must survive, so the writer runs with FULL.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError.open(path: path, error)
+        }
+    }
+
+    /// Opens `<directory>/rastro.sqlite`, creating the folder when needed.
+    public static func open(directory: URL) throws -> Store {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try Store(path: directory.appendingPathComponent("rastro.sqlite").path)
+    }
+
+    /// A pragma as the writer connection sees it (tests read `synchronous`, `foreign_keys`, `journal_mode`).
+    public func writerPragma(_ name: String) throws -> String {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "_" }, "pragma names only")
+        return try pool.writeWithoutTransaction { db in
+            try String.fetchOne(db, sql: "PRAGMA \(name)") ?? ""
+        }
+    }
+
+    /// `PRAGMA integrity_check` → "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// The names of the migrations applied, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+    }
+}
