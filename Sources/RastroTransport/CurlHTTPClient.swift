@@ -37,21 +37,20 @@ public struct EgressPolicy: Sendable, Hashable {
     }
 }
 
-/// HTTP through libcurl.
+/// HTTP through libcurl's multi interface.
 ///
-/// Transfers run on one dedicated thread so a slow carrier never blocks
-/// Swift's cooperative pool. Redirects are never followed (a carrier that
-/// moves is a carrier that changed), only http/https are spoken, signals are
-/// off (CURLOPT_NOSIGNAL), and bodies over the cap are cut off.
+/// Every transfer runs on one dedicated thread (`CurlMultiEngine`), so slow
+/// carriers never occupy Swift's cooperative pool and hundreds of requests can
+/// be in flight at once. Redirects are never followed (a carrier that moves is
+/// a carrier that changed), only http/https are spoken, signals are off
+/// (CURLOPT_NOSIGNAL), and bodies over the cap abort the transfer.
 public final class CurlHTTPClient: Sendable {
     public let maxResponseBytes: Int
-    private let queue = DispatchQueue(label: "rastro.curl")
+    let engine: CurlMultiEngine
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
-    public init(maxResponseBytes: Int = 8 << 20) {
-        _ = Self.globalInit
+    public init(maxResponseBytes: Int = 8 << 20, engine: CurlMultiEngine = .shared) {
         self.maxResponseBytes = maxResponseBytes
+        self.engine = engine
     }
 
     public func perform(_ request: HTTPRequest, policy: EgressPolicy) async throws -> HTTPResponse {
@@ -59,16 +58,26 @@ public final class CurlHTTPClient: Sendable {
             let host = URLComponents(string: request.url)?.host ?? request.url
             throw TransportError(kind: .hostNotAllowed, message: "\(host) is not in the carrier's allowed hosts (\(policy.hosts.sorted().joined(separator: ", ")))")
         }
-        let cap = maxResponseBytes
+        let transfer = try HTTPTransfer(request, cap: maxResponseBytes)
         return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try Self.performBlocking(request, cap: cap) })
+            engine.submit(transfer.easy) { code in
+                continuation.resume(with: Result { try transfer.finish(code) })
             }
         }
     }
+}
 
-    /// Collects the body and headers; aborts the transfer past the cap.
-    private final class Sink {
+/// One HTTP request's easy handle and what it collects. Owned by the caller
+/// until submitted, then by the engine thread until its completion runs.
+final class HTTPTransfer: @unchecked Sendable {
+    let easy: UnsafeMutableRawPointer
+    let request: HTTPRequest
+    let cap: Int
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let sink: Sink
+
+    /// Collects the body and headers; refuses bytes past the cap.
+    final class Sink {
         var body: [UInt8] = []
         var headerLines: [String] = []
         var overflow = false
@@ -76,13 +85,13 @@ public final class CurlHTTPClient: Sendable {
         init(cap: Int) { self.cap = cap }
     }
 
-    private static func performBlocking(_ request: HTTPRequest, cap: Int) throws -> HTTPResponse {
+    init(_ request: HTTPRequest, cap: Int) throws {
         guard let h = curl_easy_init() else { throw TransportError(kind: .connection, message: "curl_easy_init failed") }
-        defer { curl_easy_cleanup(h) }
-        let sink = Sink(cap: cap)
+        easy = h
+        self.request = request
+        self.cap = cap
+        sink = Sink(cap: cap)
         let sinkPtr = Unmanaged.passUnretained(sink).toOpaque()
-        var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
 
         rastro_curl_setopt_string(h, CURLOPT_URL, request.url)
         rastro_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
@@ -97,42 +106,48 @@ public final class CurlHTTPClient: Sendable {
         for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
         headerList = curl_slist_append(headerList, "Expect:")
         rastro_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)
-
-        let body = request.body ?? []
-        return try body.withUnsafeBufferPointer { bodyBuf -> HTTPResponse in
-            if request.body != nil {
-                rastro_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-                rastro_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyBuf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+        if let body = request.body {
+            // COPYPOSTFIELDS: curl keeps its own copy, so no buffer has to outlive this call.
+            rastro_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = body.withUnsafeBufferPointer { buf in
+                rastro_curl_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
             }
-            rastro_curl_setopt_writefn(h, CURLOPT_WRITEFUNCTION) { ptr, size, count, user in
-                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-                let n = size * count
-                if sink.body.count + n > sink.cap { sink.overflow = true; return 0 }
-                sink.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: n))
-                return n
-            }
-            rastro_curl_setopt_pointer(h, CURLOPT_WRITEDATA, sinkPtr)
-            rastro_curl_setopt_writefn(h, CURLOPT_HEADERFUNCTION) { ptr, size, count, user in
-                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-                let n = size * count
-                sink.headerLines.append(String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self))
-                return n
-            }
-            rastro_curl_setopt_pointer(h, CURLOPT_HEADERDATA, sinkPtr)
-
-            let code = curl_easy_perform(h)
-            if sink.overflow {
-                throw TransportError(kind: .tooLarge, message: "response body exceeds \(cap) bytes")
-            }
-            guard code == CURLE_OK else {
-                let text = String(cString: curl_easy_strerror(code))
-                let kind: TransportError.Kind = code == CURLE_OPERATION_TIMEDOUT ? .timeout : code == CURLE_URL_MALFORMAT ? .invalidURL : .connection
-                throw TransportError(kind: kind, message: "\(request.method) \(request.url): \(text)")
-            }
-            var status = 0
-            rastro_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-            return HTTPResponse(status: status, headers: Self.headers(sink.headerLines), body: sink.body)
         }
+        rastro_curl_setopt_writefn(h, CURLOPT_WRITEFUNCTION) { ptr, size, count, user in
+            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+            let n = size * count
+            if sink.body.count + n > sink.cap { sink.overflow = true; return 0 }
+            sink.body.append(contentsOf: UnsafeRawBufferPointer(start: ptr, count: n))
+            return n
+        }
+        rastro_curl_setopt_pointer(h, CURLOPT_WRITEDATA, sinkPtr)
+        rastro_curl_setopt_writefn(h, CURLOPT_HEADERFUNCTION) { ptr, size, count, user in
+            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+            let n = size * count
+            sink.headerLines.append(String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self))
+            return n
+        }
+        rastro_curl_setopt_pointer(h, CURLOPT_HEADERDATA, sinkPtr)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
+    }
+
+    /// The response, or why there is none; called on the engine thread when the transfer ends.
+    func finish(_ code: CURLcode) throws -> HTTPResponse {
+        if sink.overflow {
+            throw TransportError(kind: .tooLarge, message: "response body exceeds \(cap) bytes")
+        }
+        guard code == CURLE_OK else {
+            let text = String(cString: curl_easy_strerror(code))
+            let kind: TransportError.Kind = code == CURLE_OPERATION_TIMEDOUT ? .timeout : code == CURLE_URL_MALFORMAT ? .invalidURL : .connection
+            throw TransportError(kind: kind, message: "\(request.method) \(request.url): \(text)")
+        }
+        var status = 0
+        rastro_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: Self.headers(sink.headerLines), body: sink.body)
     }
 
     /// Headers of the last response (after a 100-continue, say), names lowercased.

@@ -44,6 +44,33 @@ struct TransportTests {
         #expect(EgressPolicy(hosts: ["api.correios.com.br"]).allows("https://API.correios.com.br/srorastro/v1/objetos"))
     }
 
+    @Test("many slow requests are in flight at once on the one transfer thread")
+    func slowRequestsRunConcurrently() async throws {
+        let server = try LoopbackCarrier(routes: [["path": "/slow", "delay": 0.5, "body": "ok"]])
+        let client = CurlHTTPClient(), base = server.baseURL
+        let started = ContinuousClock.now
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<16 {
+                group.addTask { try await client.perform(HTTPRequest(url: base + "/slow?i=\(i)"), policy: EgressPolicy(hosts: ["127.0.0.1"])).status }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: 16))
+        // One after another they would take 8 s; the multi handle overlaps them.
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+
+    @Test("a request that outlives its timeout fails as a timeout")
+    func timeoutIsTyped() async throws {
+        let server = try LoopbackCarrier(routes: [["path": "/hang", "delay": 3, "body": "late"]])
+        do {
+            _ = try await CurlHTTPClient().perform(HTTPRequest(url: server.baseURL + "/hang", timeout: 0.3), policy: EgressPolicy(hosts: ["127.0.0.1"]))
+            Issue.record("a hanging server did not time out")
+        } catch let e as TransportError {
+            #expect(e.kind == .timeout)
+        }
+    }
+
     @Test("a response over the size cap is refused")
     func oversizedResponseRefused() async throws {
         let server = try LoopbackCarrier(routes: [["path": "/big", "body": String(repeating: "x", count: 100_000)]])
