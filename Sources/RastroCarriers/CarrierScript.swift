@@ -21,15 +21,24 @@ public struct AuthToken: Sendable, Hashable {
 public struct CarrierContext: Sendable, Hashable {
     public var now: Timestamp
     public var token: String?
+    /// Dispatch dates of the shipments being polled, by tracking number
+    /// (`ctx.shipments[code].dispatched_at`): some APIs want a date range.
+    public var dispatchedAt: [String: Timestamp]
 
-    public init(now: Timestamp, token: String? = nil) {
+    public init(now: Timestamp, token: String? = nil, dispatchedAt: [String: Timestamp] = [:]) {
         self.now = now
         self.token = token
+        self.dispatchedAt = dispatchedAt
     }
 
     var lua: LuaValue {
         var fields: [String: LuaValue] = ["now": .string(now.iso8601)]
         if let token { fields["token"] = .string(token) }
+        if !dispatchedAt.isEmpty {
+            var shipments: [String: LuaValue] = [:]
+            for (code, at) in dispatchedAt { shipments[code] = .table(LuaTable(fields: ["dispatched_at": .string(at.iso8601)])) }
+            fields["shipments"] = .table(LuaTable(fields: shipments))
+        }
         return .table(LuaTable(fields: fields))
     }
 }

@@ -14,10 +14,15 @@ extension TrackingEvent {
                 .map { ($0 ?? "").lowercased() }.joined(separator: "/"))
         }
         if retractsPrevious { parts.append("retracts") }
-        return Self.fnv1a64(parts.joined(separator: "\u{1F}"))
+        return StableHash.fnv1a64(parts.joined(separator: "\u{1F}"))
     }
+}
 
-    static func fnv1a64(_ text: String) -> String {
+/// A hash that is the same in every process and on every platform (unlike
+/// `hashValue`, which is seeded per process): for identities and versions that
+/// are stored.
+public enum StableHash {
+    public static func fnv1a64(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {
             hash ^= UInt64(byte)

@@ -30,6 +30,10 @@ public enum HostFunctions {
                   name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) else {
                 throw ScriptError(.runtime, "carriers.library: a library name is lowercase letters, digits and '_'")
             }
+            if let pinned = vm.librarySources {
+                guard let text = pinned[name] else { throw ScriptError(.runtime, "carriers.library: no library '\(name)' in carriers/_lib") }
+                return [.string(text)]
+            }
             guard let folder = vm.libraryDirectory,
                   let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name + ".lua").path) else {
                 throw ScriptError(.runtime, "carriers.library: no library '\(name)' in carriers/_lib")

@@ -43,6 +43,18 @@ public final class LuaVM {
     public var memoryLimit: Int { rastro_vm_memory_limit(vm) }
 
     /// Where `carriers.library(name)` finds `<name>.lua` (carriers/_lib).
+    /// Library sources by name, when a caller pinned them (a carrier version
+    /// loads exactly the libraries it was validated with); otherwise
+    /// `libraryDirectory` is read.
+    public var librarySources: [String: String]? {
+        get { host.librarySources }
+        set { host.librarySources = newValue }
+    }
+
+    /// Whatever the owner of this VM keeps beside it (loaded carrier scripts, say).
+    /// The VM lives on one worker, so this needs no locking.
+    public var userInfo: [String: AnyObject] = [:]
+
     public var libraryDirectory: URL? {
         get { host.libraryDirectory }
         set { host.libraryDirectory = newValue }
@@ -156,6 +168,7 @@ private func takeMessage(_ p: UnsafeMutablePointer<CChar>?) -> String? {
 final class HostContext {
     var functions: [LuaVM.HostFunction] = []
     var libraryDirectory: URL?
+    var librarySources: [String: String]?
     var zones: [String: TimeZone?] = [:]
     /// Offsets by (zone, local quarter-hour). Zone transitions fall on quarter
     /// hours of local time, and Foundation's lookups cost microseconds each.
