@@ -4,7 +4,8 @@ import PackageDescription
 // Layers are targets: C bindings at the bottom, the pure domain in RastroCore,
 // the Lua runtime in RastroScripting, the carrier contract in RastroCarriers,
 // libcurl in RastroTransport, SQLite in RastroStore, the background services
-// (scheduler, poller, carrier registry) in RastroService, and the `rastro`
+// (scheduler, poller, carrier registry) in RastroService, the HTTP side in
+// RastroServer, and the `rastro`
 // executable on top.
 let package = Package(
     name: "rastro",
@@ -16,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -51,12 +54,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "RastroServer",
+            dependencies: [
+                "RastroService", "RastroStore", "RastroCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "rastro",
             dependencies: [
-                "RastroService", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                "RastroServer", "RastroService", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Loopback servers and helpers shared by the test targets.

@@ -14,3 +14,15 @@ extension Timestamp {
         Timestamp(secondsSinceEpoch: t.secondsSinceEpoch - d.components.seconds)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Timestamp {
+    /// The wall clock. Only the outermost layer (commands, the service's default `now`) reads it;
+    /// everything below takes `now` as a parameter.
+    public static var now: Timestamp { Timestamp(secondsSinceEpoch: Int64(time(nil))) }
+}

@@ -70,7 +70,11 @@ public final class CarrierRegistry: Sendable {
                     $0.failedHashes[id] = nil
                 }
                 report.loaded.append(id)
-                logger.info("carrier loaded", metadata: ["carrier": "\(id)", "version": "\(version.hash)", "replaced": "\(running ?? "none")"])
+                if let running {
+                    logger.info("carrier reloaded", metadata: ["carrier": "\(id)", "version": "\(version.hash)", "replaced": "\(running)"])
+                } else {
+                    logger.debug("carrier loaded", metadata: ["carrier": "\(id)", "version": "\(version.hash)"])
+                }
             } catch {
                 let message = "\(error)"
                 state.withLock {

@@ -147,7 +147,7 @@ public final class PollScheduler: Sendable {
             }
             for change in recording.changes where change.from != change.to {
                 logger.info("status changed", metadata: [
-                    "carrier": "\(version.id)", "shipment": "\(change.shipment.id!)", "poll": "\(recording.pollId)",
+                    "carrier": "\(version.id)", "shipment": "\(change.shipment.id!)", "tracking": "\(change.shipment.trackingNumber)", "poll": "\(recording.pollId)",
                     "from": "\(change.from.rawValue)", "to": "\(change.to.rawValue)",
                 ])
             }

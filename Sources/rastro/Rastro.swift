@@ -5,7 +5,7 @@ struct Rastro: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rastro",
         abstract: "Self-hosted shipment tracking with carriers and rules as sandboxed Lua scripts.",
-        subcommands: [CarrierCommand.self, TrackCommand.self]
+        subcommands: [ServeCommand.self, ShipmentCommand.self, TrackCommand.self, CarrierCommand.self]
     )
 }
 

@@ -1,0 +1,148 @@
+import Foundation
+import RastroTestSupport
+import Testing
+
+/// A carrier for the binary's tests: polls every 2 s, GET <base_url>/track?n=...
+func e2eCarrier(every: String = "2s", batch: Int = 10, concurrency: Int = 4) -> String {
+    """
+    return {
+      id = "acme", name = "Acme", api = 1, hosts = { "api.acme.test" },
+      poll = { every = "\(every)", window = "1d" },
+      limits = { batch = \(batch), concurrency = \(concurrency), per_second = 100 },
+      validate = function(code) return code:match("^AC%d+$") ~= nil, "AC and digits" end,
+      request = function(codes, config, ctx) return { url = config.base_url .. "/track?" .. url.query{ n = codes }, timeout = 10 } end,
+      parse = function(response, codes, ctx)
+        if response.status >= 500 then return failure.temporary("HTTP " .. response.status) end
+        local doc = json.decode(response.body)
+        if type(doc) ~= "table" then return failure.broken("not JSON") end
+        local out = {}
+        for _, p in ipairs(doc.parcels or {}) do
+          local events = {}
+          for _, e in ipairs(p.events) do
+            events[#events + 1] = { occurred_at = time.parse(e.at, "iso", "UTC"), status = e.status, code = e.code, description = e.code }
+          end
+          out[p.number] = { events = events }
+        end
+        for _, code in ipairs(codes) do out[code] = out[code] or failure.not_found() end
+        return out
+      end,
+    }
+    """
+}
+
+func body(_ parcels: [(String, [(String, String, String)])]) -> String {
+    let list = parcels.map { p in ["number": p.0, "events": p.1.map { ["at": $0.0, "status": $0.1, "code": $0.2] }] as [String: Any] }
+    return String(decoding: try! JSONSerialization.data(withJSONObject: ["parcels": list]), as: UTF8.self)
+}
+
+@Suite("rastro serve", .serialized)
+struct ServeTests {
+    let root: URL
+    let carriers: URL
+    let data: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-e2e-\(UUID().uuidString)")
+        carriers = root.appendingPathComponent("carriers")
+        data = root.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: carriers.appendingPathComponent("acme"), withIntermediateDirectories: true)
+    }
+
+    func writeCarrier(_ source: String) throws {
+        try source.write(to: carriers.appendingPathComponent("acme/carrier.lua"), atomically: true, encoding: .utf8)
+    }
+
+    func cli(_ arguments: [String]) throws -> RastroBinary.Result {
+        try RastroBinary.run(arguments + ["--data", data.path])
+    }
+
+    func show(_ code: String) throws -> [String: Any] {
+        let result = try cli(["shipment", "show", code, "--json"])
+        return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    @Test func serveStoresEachEventOnceMovesTheStatusAndStopsPollingAtDelivered() throws {
+        try writeCarrier(e2eCarrier())
+        let t = [("2026-01-05T10:00:00Z", "in_transit", "RO")]
+        let o = [("2026-01-06T08:00:00Z", "out_for_delivery", "OEC")] + t
+        let d = [("2026-01-06T15:00:00Z", "delivered", "BDE")] + o
+        let server = try LoopbackCarrier(routes: [["path": "/track", "sequence": [
+            ["body": body([("AC1", t)])], ["body": body([("AC1", t)])], ["body": body([("AC1", o)])], ["body": body([("AC1", d)])],
+        ]]])
+        let serve = try ServeProcess(data: data, carriers: carriers, environment: ["RASTRO_ACME_BASE_URL": server.baseURL])
+        let add = try RastroBinary.run(["shipment", "add", "acme", "ac1", "--order", "o-1", "--data", data.path, "--carriers", carriers.path])
+        #expect(add.status == 0, "\(add.output)")
+        var statuses: [String] = []
+        let delivered = try eventually(timeout: 40) {
+            let status = try show("AC1")["status"] as? String ?? "?"
+            if statuses.last != status { statuses.append(status) }
+            return status == "delivered"
+        }
+        #expect(delivered, "\(statuses)\n\(serve.logText)")
+        #expect(statuses.filter { $0 != "pending" } == ["in_transit", "out_for_delivery", "delivered"])
+        let shipment = try show("AC1")
+        #expect((shipment["events"] as? [[String: Any]])?.map { $0["code"] as? String } == ["BDE", "OEC", "RO"])
+        #expect(shipment["nextPollAt"] is NSNull)
+        let requests = server.requests().count
+        #expect(serve.stop() == 0)
+        #expect(server.requests().count == requests, "polled after delivery")
+        #expect(requests == 4)
+    }
+
+    @Test func killDashNineDuringPollingLosesNothingAndStoresNothingTwice() throws {
+        // Every request takes 2 s, so the kill lands while polls are in flight.
+        try writeCarrier(e2eCarrier(every: "1h", batch: 1, concurrency: 8))
+        let codes = (1...6).map { "AC\(100 + $0)" }
+        let routes: [[String: Any]] = codes.map { code in
+            ["path": "/track", "query_contains": "n=\(code)", "delay": 2,
+             "body": body([(code, [("2026-01-05T10:00:00Z", "in_transit", "RO"), ("2026-01-05T08:00:00Z", "info_received", "PO")])])]
+        }
+        let server = try LoopbackCarrier(routes: routes)
+        for code in codes {
+            #expect(try RastroBinary.run(["shipment", "add", "acme", code, "--data", data.path, "--carriers", carriers.path]).status == 0)
+        }
+        let env = ["RASTRO_ACME_BASE_URL": server.baseURL]
+        let first = try ServeProcess(data: data, carriers: carriers, extra: ["--lease", "5"], environment: env)
+        #expect(eventually(timeout: 20) { server.requests().count >= codes.count })
+        first.kill9()
+        let second = try ServeProcess(data: data, carriers: carriers, extra: ["--lease", "5"], environment: env)
+        let allPolled = try eventually(timeout: 40) {
+            try codes.allSatisfy { (try show($0)["status"] as? String) == "in_transit" }
+        }
+        #expect(allPolled, "\(second.logText)")
+        for code in codes {
+            let events = try show(code)["events"] as? [[String: Any]] ?? []
+            #expect(events.count == 2, "\(code): \(events)")
+        }
+        #expect(second.logText.contains("retrying a poll that was interrupted"))
+        #expect(second.stop() == 0)
+        let integrity = try RastroBinary.run(["shipment", "list", "--data", data.path])
+        #expect(integrity.status == 0)
+    }
+
+    @Test func sigtermLetsAPollInFlightFinishBeforeExiting() throws {
+        try writeCarrier(e2eCarrier())
+        let server = try LoopbackCarrier(routes: [["path": "/track", "delay": 2, "body": body([("AC7", [("2026-01-05T10:00:00Z", "in_transit", "RO")])])]])
+        let serve = try ServeProcess(data: data, carriers: carriers, environment: ["RASTRO_ACME_BASE_URL": server.baseURL])
+        #expect(try RastroBinary.run(["shipment", "add", "acme", "AC7", "--data", data.path, "--carriers", carriers.path]).status == 0)
+        #expect(eventually(timeout: 20) { server.requests().count >= 1 })
+        #expect(serve.stop(signal: SIGTERM) == 0, "\(serve.logText)")
+        let shipment = try show("AC7")
+        #expect(shipment["status"] as? String == "in_transit", "the poll in flight was not recorded:\n\(serve.logText)")
+    }
+
+    @Test func aBrokenCarrierEditIsLoggedAndTheOldVersionKeepsPolling() throws {
+        try writeCarrier(e2eCarrier())
+        let t = [("2026-01-05T10:00:00Z", "in_transit", "RO")]
+        let o = [("2026-01-06T08:00:00Z", "out_for_delivery", "OEC")] + t
+        let server = try LoopbackCarrier(routes: [["path": "/track", "sequence": [["body": body([("AC8", t)])], ["body": body([("AC8", o)])]]]])
+        let serve = try ServeProcess(data: data, carriers: carriers, environment: ["RASTRO_ACME_BASE_URL": server.baseURL])
+        #expect(try RastroBinary.run(["shipment", "add", "acme", "AC8", "--data", data.path, "--carriers", carriers.path]).status == 0)
+        #expect(try eventually(timeout: 20) { (try show("AC8")["status"] as? String) == "in_transit" }, "\(serve.logText)")
+        try writeCarrier("return { id = 'acme', name = ")
+        #expect(try serve.waitForLog(containing: "carrier did not load", timeout: 10)?.contains("previous version keeps running") == true)
+        // The next poll (2 s later) still runs the version that loaded.
+        #expect(try eventually(timeout: 20) { (try show("AC8")["status"] as? String) == "out_for_delivery" }, "\(serve.logText)")
+        #expect(serve.stop() == 0)
+    }
+}
