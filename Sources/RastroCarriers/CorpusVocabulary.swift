@@ -27,9 +27,11 @@ import RastroCore
 /// | `_partial.eventos` = null, `_partial.mensagem` present | a failure with a message |
 /// | `_partial[<code>]` = "not found …" | the outcome for that code is `not_found` |
 /// | `_extra.result` = "nil (object not found)" | a failure |
-///
 /// | `_partial["events[-1]…"]` | counted from the end |
 /// | `errors` all with `level: warning` beside a tracked result | not an outcome: unchecked |
+/// | `errors[]` whose `details.tracking_number` names another number than the result's | about that number (karrio lists a response's messages beside its results): it is not tracked; a failure's `code`/`message` compared; unchecked when the response gives nothing for it |
+/// | `estimated_delivery: null` with `_assertion_scope: full` | no estimated delivery (unless delivered) |
+/// | `_partial["events[N].timestamp"]` at the Unix epoch | events[N] had no date in the body (ActiveShipping's placeholder); scripts leave undated events out, so facts about it are unchecked and other indexes (and `event_count`) skip it |
 /// | `_partial["events[N].location.city/state/country/postal_code"]` | that location field, case-insensitively; a postal code may be the carrier's truncation (area prefix) |
 ///
 /// Source quirks: ActiveShipping (`active_shipping_*` files) lists events oldest
@@ -39,6 +41,7 @@ import RastroCore
 /// compared modulo 12).
 ///
 /// Facts not in this table are reported as unchecked, never silently passed.
+/// Facts a source got wrong are corrected one by one in `CorpusErrata`, never here.
 public enum CorpusVocabulary {
     /// Source libraries' status words → ours.
     public static let statusNames: [String: TrackingStatus] = [
@@ -70,13 +73,23 @@ public enum CorpusVocabulary {
     public struct Verdict: Sendable {
         public var mismatches: [String] = []
         public var unchecked: [String] = []
+        /// Facts checked against an erratum's value instead of the corpus's (see `CorpusErrata`).
+        public var errata: [CorpusErratum] = []
         public var passed: Bool { mismatches.isEmpty }
         /// How the source library of the case wrote its facts.
         var rules = SourceRules(source: "", expected: .null)
     }
 
-    public static func check(_ expected: JSONValue, against given: ParseOutput, source: String = "") -> Verdict {
+    /// Checks the facts of one `.expected.json`. `errata` (those of this corpus
+    /// file) replace the facts they name before anything is compared, so their
+    /// values are checked like the corpus's own; an erratum that no longer fits
+    /// the corpus is a mismatch.
+    public static func check(_ corpusExpected: JSONValue, against given: ParseOutput, source: String = "",
+                             errata: [CorpusErratum] = []) -> Verdict {
         var v = Verdict()
+        let (expected, stale) = CorpusErrata.apply(errata, to: corpusExpected)
+        v.mismatches += stale
+        v.errata = errata
         v.rules = SourceRules(source: source, expected: expected)
         // ActiveShipping lists events oldest first (its files say so in _extra.event_order).
         let output = v.rules.ascending ? given.reversingEvents() : given
@@ -138,6 +151,12 @@ public enum CorpusVocabulary {
                 v.unchecked.append("\(prefix)status \"\(word)\" has no mapping in CorpusVocabulary.statusNames")
             }
         }
+        if e["estimated_delivery"] == .null, v.rules.fullScope {
+            // karrio compares the whole result with None values dropped: null is "no estimate".
+            if case .tracked(let r) = outcome, r.status != .delivered, let eta = r.estimatedDelivery {
+                miss("estimated_delivery", "none", eta.iso8601)
+            }
+        }
         if let eta = e["estimated_delivery"]?.stringValue {
             // karrio fills estimated_delivery with the delivery date once delivered.
             let day = normalizeDate(eta)
@@ -151,15 +170,28 @@ public enum CorpusVocabulary {
                 miss("estimated_delivery", eta, got)
             }
         }
+        // karrio returns every message of a response beside its results; an error whose
+        // details name another number is about that number's outcome, not this one.
+        let allErrors = (e["errors"]?.arrayValue ?? []).enumerated().map { (index: $0.offset, error: $0.element) }
+        let ownNumber = e["tracking_number"]?.stringValue
+        func named(_ error: JSONValue) -> String? {
+            guard let n = error["details"]?["tracking_number"]?.stringValue, let ownNumber, n != ownNumber else { return nil }
+            return n
+        }
+        for (i, error) in allErrors {
+            guard let number = named(error) else { continue }
+            checkErrorForOtherNumber(error, number: number, output: output, label: "\(prefix)errors[\(i)] (\(number))", into: &v)
+        }
+        let errors = allErrors.filter { named($0.error) == nil }
         // Errors a library attached as warnings beside a tracked result are not an outcome.
-        let warningsOnly = e["errors"]?.arrayValue?.allSatisfy { $0["level"]?.stringValue?.lowercased() == "warning" } == true
+        let warningsOnly = !errors.isEmpty && errors.allSatisfy { $0.error["level"]?.stringValue?.lowercased() == "warning" }
         if warningsOnly, case .tracked = outcome {
             v.unchecked.append("\(prefix)errors (level: warning, beside a tracked result)")
-        } else if let errors = e["errors"]?.arrayValue, !errors.isEmpty {
+        } else if let (i, first) = errors.first {
             if case .failed(let f) = outcome {
-                if let code = errors[0]["code"]?.stringValue, f.code != code { miss("errors[0].code", "\"\(code)\"", f.code.map { "\"\($0)\"" } ?? "none") }
-                if let message = errors[0]["message"]?.stringValue, normalize(f.message ?? "") != normalize(message) {
-                    miss("errors[0].message", "\"\(message)\"", "\"\(f.message ?? "")\"")
+                if let code = first["code"]?.stringValue, f.code != code { miss("errors[\(i)].code", "\"\(code)\"", f.code.map { "\"\($0)\"" } ?? "none") }
+                if let message = first["message"]?.stringValue, normalize(f.message ?? "") != normalize(message) {
+                    miss("errors[\(i)].message", "\"\(message)\"", "\"\(f.message ?? "")\"")
                 }
             } else {
                 miss("outcome", "a failure", describe(outcome))
@@ -189,6 +221,31 @@ public enum CorpusVocabulary {
         }
     }
 
+    /// An error the source attached to one result but whose `details.tracking_number`
+    /// names another number: that number must not be tracked; when we have a failure
+    /// for it, its code and message are compared; when the response gave us nothing
+    /// for it (the number appears only inside another number's result), it is unchecked.
+    static func checkErrorForOtherNumber(_ error: JSONValue, number: String, output: ParseOutput, label: String, into v: inout Verdict) {
+        let outcome: CarrierOutcome?
+        switch output {
+        case .whole(let f): outcome = .failed(f)
+        case .perCode(let results): outcome = results[number]
+        }
+        switch outcome {
+        case nil:
+            v.unchecked.append("\(label): no result for that number (the body names it only inside another number's result)")
+        case .tracked?:
+            v.mismatches.append("\(label): expected a failure, got \(describe(outcome))")
+        case .failed(let f)?:
+            if let code = error["code"]?.stringValue, f.code != code {
+                v.mismatches.append("\(label).code: expected \"\(code)\", got \(f.code.map { "\"\($0)\"" } ?? "none")")
+            }
+            if let message = error["message"]?.stringValue, normalize(f.message ?? "") != normalize(message) {
+                v.mismatches.append("\(label).message: expected \"\(message)\", got \"\(f.message ?? "")\"")
+            }
+        }
+    }
+
     static func checkTopLevel(_ e: JSONValue, output: ParseOutput, into v: inout Verdict, singleOutcome: CarrierOutcome?) {
         guard let partial = e["_partial"]?.objectValue, e["results"] != nil else { return }
         checkPartial(partial, outcome: nil, output: output, multi: true, label: "", into: &v)
@@ -203,6 +260,16 @@ public enum CorpusVocabulary {
                              multi: Bool, label: String, into v: inout Verdict) {
         func miss(_ fact: String, _ expected: String, _ actual: String) {
             v.mismatches.append("\(label)\(fact): expected \(expected), got \(actual)")
+        }
+        // Events the source dated to the Unix epoch had no date in the body: ours need
+        // a time, so scripts leave them out; facts about them are not checked and the
+        // indexes of the others skip them.
+        let undated = Set(partial.compactMap { key, value -> Int? in
+            guard let (index, field) = eventKey(key), field == "timestamp", value.stringValue.map(isEpoch) == true else { return nil }
+            return index
+        })
+        func ourIndex(_ index: Int) -> Int {
+            index < 0 ? index + undated.filter { $0 < 0 && $0 > index }.count : index - undated.filter { $0 >= 0 && $0 < index }.count
         }
         for (key, value) in partial.sorted(by: { $0.key < $1.key }) {
             if key == "result_count" || key == "codes" {
@@ -234,7 +301,9 @@ public enum CorpusVocabulary {
             let evs = events(outcome) ?? []
             switch key {
             case "event_count":
-                if case .number(let n) = value, Int(n) != evs.count { miss("event count", String(Int(n)), "\(evs.count) (\(describe(outcome)))") }
+                if case .number(let n) = value, Int(n) - undated.count != evs.count {
+                    miss("event count", String(Int(n)) + (undated.isEmpty ? "" : " (\(undated.count) undated, left out)"), "\(evs.count) (\(describe(outcome)))")
+                }
             case "eventos" where value.isNull:
                 if !evs.isEmpty { miss("eventos", "none", "\(evs.count) events") }
             case "mensagem":
@@ -249,7 +318,12 @@ public enum CorpusVocabulary {
             case "events[0].status.status":
                 v.unchecked.append("\(label)_partial.\(key) (the library's own numbering)")
             default:
-                if let (rawIndex, field) = eventKey(key) {
+                if let (sourceIndex, field) = eventKey(key) {
+                    if undated.contains(sourceIndex) {
+                        v.unchecked.append("\(label)_partial.\(key) (an undated event: the source's epoch placeholder; scripts leave events without a time out)")
+                        continue
+                    }
+                    let rawIndex = ourIndex(sourceIndex)
                     let index = rawIndex < 0 ? evs.count + rawIndex : rawIndex
                     if let text = value.stringValue, field == nil, text.contains("NotFound") {
                         if case .failed(let f)? = outcome, f.kind == .notFound {} else { miss(key, "not_found", describe(outcome)) }
@@ -283,6 +357,11 @@ public enum CorpusVocabulary {
                 }
             }
         }
+    }
+
+    /// ActiveShipping's time for an event whose EventDate/EventTime were empty.
+    static func isEpoch(_ text: String) -> Bool {
+        text.hasPrefix("1970-01-01T00:00:00")
     }
 
     /// "events[3].destination" → (3, "destination"); "events[0]" → (0, nil); "events[-1]" → (-1, nil): the last
@@ -371,9 +450,12 @@ public enum CorpusVocabulary {
     struct SourceRules {
         var activeShipping: Bool
         var ascending: Bool
+        /// The source compared its whole result (`_assertion_scope: full`): a null is "the parser gave nothing".
+        var fullScope: Bool
 
         init(source: String, expected: JSONValue) {
             activeShipping = source.hasPrefix("active_shipping")
+            fullScope = expected["_assertion_scope"]?.stringValue == "full"
             // ActiveShipping always sorts events oldest first; others say so when they do.
             ascending = activeShipping || expected["_extra"]?["event_order"]?.stringValue?.contains("ascending") == true
         }

@@ -1,0 +1,169 @@
+import Foundation
+import RastroCore
+import Testing
+@testable import RastroCarriers
+
+/// The corpus vocabulary's rules and the errata, on hand-made facts and outputs.
+@Suite("Corpus vocabulary and errata")
+struct CorpusVocabularyTests {
+    static let at = Timestamp(iso8601: "2024-03-01T10:00:00Z")!
+
+    static func event(_ code: String, _ status: TrackingStatus, at time: String = "2024-03-01T10:00:00Z") -> TrackingEvent {
+        TrackingEvent(occurredAt: Timestamp(iso8601: time)!, zone: "UTC", status: status, code: code, description: code)
+    }
+
+    static func tracked(_ status: TrackingStatus, _ events: [TrackingEvent], eta: String? = nil) -> CarrierOutcome {
+        .tracked(TrackingResult(status: status, events: events, estimatedDelivery: eta.flatMap { Timestamp(iso8601: $0) }))
+    }
+
+    static func json(_ text: String) throws -> JSONValue { try JSONValue(parsing: Data(text.utf8)) }
+
+    static let delivered = ParseOutput.perCode(["X1": tracked(.delivered, [event("DL", .delivered)])])
+
+    // MARK: errata
+
+    static func erratum(_ fact: String = "status", corpus: JSONValue = .string("in_transit"), rastro: JSONValue) -> CorpusErratum {
+        CorpusErratum(file: "acme/x.json", fact: fact, corpus: corpus, rastro: rastro, reason: "test")
+    }
+
+    @Test("a corpus fact the output contradicts fails without an erratum")
+    func withoutErratum() throws {
+        let v = CorpusVocabulary.check(try Self.json(#"{"tracking_number": "X1", "status": "in_transit"}"#), against: Self.delivered)
+        #expect(!v.passed)
+        #expect(v.errata.isEmpty)
+    }
+
+    @Test("an erratum replaces the fact, is checked, and is reported")
+    func erratumPasses() throws {
+        let v = CorpusVocabulary.check(try Self.json(#"{"tracking_number": "X1", "status": "in_transit"}"#), against: Self.delivered,
+                                       errata: [Self.erratum(rastro: .string("delivered"))])
+        #expect(v.passed, "\(v.mismatches)")
+        #expect(v.errata.map(\.fact) == ["status"])
+    }
+
+    @Test("an erratum with a wrong value fails the case")
+    func erratumWithWrongValueFails() throws {
+        let v = CorpusVocabulary.check(try Self.json(#"{"tracking_number": "X1", "status": "in_transit"}"#), against: Self.delivered,
+                                       errata: [Self.erratum(rastro: .string("out_for_delivery"))])
+        #expect(!v.passed)
+        #expect(v.mismatches.contains { $0.hasPrefix("status: expected out_for_delivery") }, "\(v.mismatches)")
+    }
+
+    @Test("an erratum whose corpus fact changed or vanished fails the case")
+    func staleErratum() throws {
+        let expected = try Self.json(#"{"tracking_number": "X1", "status": "delivered"}"#)
+        let changed = CorpusVocabulary.check(expected, against: Self.delivered, errata: [Self.erratum(rastro: .string("delivered"))])
+        #expect(changed.mismatches.contains { $0.contains("the corpus now asserts \"delivered\"") }, "\(changed.mismatches)")
+        let gone = CorpusVocabulary.check(expected, against: Self.delivered,
+                                          errata: [Self.erratum("results[0].status", rastro: .string("delivered"))])
+        #expect(gone.mismatches.contains { $0.contains("the corpus has no such fact") }, "\(gone.mismatches)")
+    }
+
+    @Test("an erratum reaches into lists: results[N] and errors[N]")
+    func erratumPaths() throws {
+        let expected = try Self.json(#"{"results": [{"tracking_number": "X1", "events": []}]}"#)
+        let fixed = CorpusErrata.apply([Self.erratum("results[0].events", corpus: .array([]),
+                                                     rastro: .array([.object(["code": .string("DL")])]))], to: expected)
+        #expect(fixed.problems.isEmpty)
+        #expect(fixed.0["results"]?.arrayValue?[0]["events"]?.arrayValue?.count == 1)
+        #expect(CorpusVocabulary.check(fixed.0, against: Self.delivered).passed)
+        #expect(FactPath("errors[0].message")?.steps == [.key("errors"), .index(0), .key("message")])
+        #expect(FactPath("a..b") == nil)
+        #expect(FactPath("a[x]") == nil)
+    }
+
+    @Test("every erratum in the table fits the corpus and names a real carrier")
+    func errataTableIsWellFormed() throws {
+        for e in CorpusErrata.all {
+            #expect(FactPath(e.fact) != nil, "\(e.file): \(e.fact)")
+            #expect(!e.reason.isEmpty && !e.reason.contains("\n"), "\(e.file): the reason is one line")
+            #expect(e.corpus != e.rastro, "\(e.file) \(e.fact) changes nothing")
+            let corpus = CarrierSuiteTests.corpus.appendingPathComponent(e.file)
+            guard FileManager.default.fileExists(atPath: CarrierSuiteTests.corpus.path) else { continue }
+            let expectedURL = corpus.deletingPathExtension().appendingPathExtension("expected.json")
+            let expected = try JSONValue(parsing: try Data(contentsOf: expectedURL))
+            #expect(FactPath(e.fact)?.value(in: expected) == e.corpus, "\(e.file) \(e.fact)")
+        }
+    }
+
+    @Test("the runner names erratum facts on the case line and counts them on the last line")
+    func rendering() {
+        var report = CarrierTestRunner.Report()
+        report.cases = [
+            .init(carrier: "acme", source: .corpus, name: "x.json", problems: [], unchecked: [], errata: [Self.erratum(rastro: .string("delivered"))]),
+            .init(carrier: "acme", source: .corpus, name: "y.json", problems: [], unchecked: []),
+        ]
+        let text = report.rendered()
+        #expect(text.contains("ok    corpus/acme/x.json  (1 fact by erratum: status)"))
+        #expect(text.contains("ok    corpus/acme/y.json\n"))
+        #expect(text.hasSuffix("1 fact by erratum; 2 passed, 0 failed"))
+        #expect(report.rendered(verbose: true).contains("erratum: status = \"delivered\" (source: \"in_transit\"): test"))
+    }
+
+    // MARK: errors naming other numbers
+
+    static let v1Expected = #"""
+    {"tracking_number": "X1", "status": "delivered",
+     "errors": [{"code": "E1", "message": "empty", "details": {"tracking_number": "X2"}},
+                {"code": "NF", "message": "not found", "details": {"tracking_number": "X3"}}]}
+    """#
+
+    @Test("an error naming another number is checked against that number's outcome")
+    func errorsForOtherNumbers() throws {
+        let expected = try Self.json(Self.v1Expected)
+        let good = ParseOutput.perCode(["X1": Self.tracked(.delivered, [Self.event("DL", .delivered)]),
+                                        "X3": .failed(CarrierFailure(kind: .notFound, message: "not found", code: "NF"))])
+        let v = CorpusVocabulary.check(expected, against: good)
+        #expect(v.passed, "\(v.mismatches)")
+        #expect(v.unchecked.contains { $0.hasPrefix("errors[0] (X2): no result") }, "\(v.unchecked)")
+
+        let wrongCode = ParseOutput.perCode(["X1": Self.tracked(.delivered, [Self.event("DL", .delivered)]),
+                                             "X3": .failed(CarrierFailure(kind: .notFound, message: "not found", code: "other"))])
+        #expect(CorpusVocabulary.check(expected, against: wrongCode).mismatches == [#"errors[1] (X3).code: expected "NF", got "other""#])
+
+        let trackedOther = ParseOutput.perCode(["X1": Self.tracked(.delivered, [Self.event("DL", .delivered)]),
+                                                "X3": Self.tracked(.inTransit, [Self.event("IT", .inTransit)])])
+        #expect(CorpusVocabulary.check(expected, against: trackedOther).mismatches.contains { $0.hasPrefix("errors[1] (X3): expected a failure") })
+    }
+
+    @Test("an error naming the result's own number, or none, still asks for a failure")
+    func errorsForOwnNumber() throws {
+        let own = try Self.json(#"{"tracking_number": "X1", "errors": [{"code": "NF", "details": {"tracking_number": "X1"}}]}"#)
+        #expect(CorpusVocabulary.check(own, against: Self.delivered).mismatches.contains { $0.hasPrefix("outcome: expected a failure") })
+        let unnamed = try Self.json(#"{"tracking_number": "X1", "errors": [{"code": "NF"}]}"#)
+        #expect(!CorpusVocabulary.check(unnamed, against: Self.delivered).passed)
+    }
+
+    // MARK: undated events
+
+    @Test("an event the source dated to the epoch is unchecked and the other indexes skip it")
+    func undatedEvents() throws {
+        // Oldest first (ActiveShipping): the source has [undated NP, AA, OF]; we have [AA, OF] (newest first: OF, AA).
+        let output = ParseOutput.perCode(["X1": Self.tracked(.outForDelivery, [
+            Self.event("OF", .outForDelivery, at: "2024-03-02T10:00:00Z"), Self.event("AA", .inTransit)])])
+        let expected = try Self.json(#"""
+        {"status": "out_for_delivery", "_partial": {"events[0].code": "NP", "events[0].timestamp": "1970-01-01T00:00:00Z (epoch)",
+         "events[1].code": "AA", "events[-1].code": "OF", "event_count": 3}}
+        """#)
+        let v = CorpusVocabulary.check(expected, against: output, source: "active_shipping_x.xml")
+        #expect(v.passed, "\(v.mismatches)")
+        #expect(v.unchecked.filter { $0.contains("undated event") }.count == 2, "\(v.unchecked)")
+
+        let wrong = try Self.json(#"{"_partial": {"events[0].timestamp": "1970-01-01T00:00:00Z", "events[1].code": "OF"}}"#)
+        #expect(CorpusVocabulary.check(wrong, against: output, source: "active_shipping_x.xml").mismatches
+            == [#"events[1].code: expected "OF", got "AA""#])
+    }
+
+    // MARK: estimated delivery
+
+    @Test("a null estimated delivery in a full-scope karrio result means none")
+    func nullEstimatedDelivery() throws {
+        let expected = try Self.json(#"{"tracking_number": "X1", "estimated_delivery": null, "_assertion_scope": "full"}"#)
+        let none = ParseOutput.perCode(["X1": Self.tracked(.inTransit, [Self.event("IT", .inTransit)])])
+        #expect(CorpusVocabulary.check(expected, against: none).passed)
+        let some = ParseOutput.perCode(["X1": Self.tracked(.inTransit, [Self.event("IT", .inTransit)], eta: "2024-03-05T00:00:00Z")])
+        #expect(CorpusVocabulary.check(expected, against: some).mismatches == ["estimated_delivery: expected none, got 2024-03-05T00:00:00Z"])
+        let partial = try Self.json(#"{"tracking_number": "X1", "estimated_delivery": null, "_assertion_scope": "partial"}"#)
+        #expect(CorpusVocabulary.check(partial, against: some).passed)
+    }
+}
