@@ -12,10 +12,10 @@ import RastroCore
 /// | `tracking_number` | the result for that code is the one under test |
 /// | `delivered` | status is `delivered` |
 /// | `status` | our status, through `statusNames` below |
-/// | `events` (list) | count (a `1900-01-01` date is karrio's "unreadable time" placeholder and is not checked); per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `location` (each comma-separated part appears in our location) |
+/// | `events` (list) | count (a `1900-01-01` date is karrio's "unreadable time" placeholder and is not checked); per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `location` (each comma-separated part is one of our location's fields or their comma-separated parts, or each of its words is a word of our location) |
 /// | `estimated_delivery` | our estimated delivery's UTC date, or once delivered the local date of delivery |
 /// | `errors` (non-empty) | the outcome is a failure; `code`/`message` when given |
-/// | `results[]` | each entry as above, against the result for its `tracking_number` |
+/// | `results[]` | each entry as above, against the result for its `tracking_number`; entries sharing a number are matched by position with the shipments the script listed under it (in the carrier's order) |
 /// | `_partial.event_count` | number of events |
 /// | `_partial.result_count` | number of successful results in the response |
 /// | `_partial.codes` | the codes of the successful results |
@@ -99,7 +99,20 @@ public enum CorpusVocabulary {
                     v.unchecked.append("results[\(i)] without tracking_number")
                     continue
                 }
-                checkOne(entry, outcome: output.outcome(for: code), output: output, label: "results[\(i)] (\(code))", into: &v)
+                // A number listed more than once (TNT reuses consignment numbers) is matched
+                // by position among the results with that number, against the shipments
+                // the script listed under it in the carrier's order.
+                let position = entries[..<i].filter { $0["tracking_number"]?.stringValue == code }.count
+                let sameNumber = entries.filter { $0["tracking_number"]?.stringValue == code }.count
+                let label = "results[\(i)] (\(code)\(sameNumber > 1 ? ", shipment \(position + 1) of \(sameNumber)" : ""))"
+                let outcome: CarrierOutcome?
+                if sameNumber == 1 {
+                    outcome = output.outcome(for: code)
+                } else {
+                    let shipments = output.shipments(for: code)
+                    outcome = position < shipments.count ? shipments[position] : nil
+                }
+                checkOne(entry, outcome: outcome, output: output, label: label, into: &v)
             }
             checkTopLevel(expected, output: output, into: &v, singleOutcome: nil)
             return v
@@ -115,7 +128,7 @@ public enum CorpusVocabulary {
         if let code = expected["tracking_number"]?.stringValue { return output.outcome(for: code) }
         switch output {
         case .whole(let f): return .failed(f)
-        case .perCode(let results):
+        case .perCode(let results, _):
             if results.count == 1 { return results.first!.value }
             return nil
         }
@@ -229,7 +242,7 @@ public enum CorpusVocabulary {
         let outcome: CarrierOutcome?
         switch output {
         case .whole(let f): outcome = .failed(f)
-        case .perCode(let results): outcome = results[number]
+        case .perCode(let results, _): outcome = results[number]
         }
         switch outcome {
         case nil:
@@ -252,8 +265,11 @@ public enum CorpusVocabulary {
     }
 
     static func successes(_ output: ParseOutput) -> [String] {
-        guard case .perCode(let results) = output else { return [] }
-        return results.filter { if case .tracked = $0.value { true } else { false } }.keys.sorted()
+        guard case .perCode(let results, _) = output else { return [] }
+        // One entry per tracked shipment: a number answered twice counts twice.
+        return results.keys.sorted().flatMap { code in
+            output.shipments(for: code).filter { if case .tracked = $0 { true } else { false } }.map { _ in code }
+        }
     }
 
     static func checkPartial(_ partial: [String: JSONValue], outcome: CarrierOutcome?, output: ParseOutput,
@@ -277,7 +293,7 @@ public enum CorpusVocabulary {
                 let codes = successes(output)
                 let counted: Int = {
                     // ActiveShipping counts every TrackInfo, errors included.
-                    if v.rules.activeShipping, case .perCode(let all) = output { return all.count }
+                    if v.rules.activeShipping, case .perCode(let all, _) = output { return all.keys.reduce(0) { $0 + output.shipments(for: $1).count } }
                     return codes.count
                 }()
                 if key == "result_count", case .number(let n) = value, Int(n) != counted {
@@ -423,8 +439,13 @@ public enum CorpusVocabulary {
             let fields = [ev.location?.facility, ev.location?.city, ev.location?.district, ev.location?.state,
                           ev.location?.country, ev.location?.postalCode].compactMap { $0?.lowercased() }
             let ours = fields + fields.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            let missing = place.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                .filter { !$0.isEmpty && !ours.contains($0) && !ours.contains(where: { $0.contains(" ") && $0 == place.lowercased() }) }
+            // A part that is none of our fields still matches when each of its words is a word of
+            // ours: karrio joins a depot code and its name with "-" and keeps CDATA whitespace
+            // ("PNA-\n   Pamplona" for our "Pamplona (PNA)").
+            let ourWords = Set(fields.flatMap(words))
+            let missing = place.split(separator: ",").map { normalize(String($0)).lowercased() }
+                .filter { !$0.isEmpty && !ours.contains($0) && !ours.contains(where: { $0.contains(" ") && $0 == place.lowercased() })
+                    && !Set(words($0)).isSubset(of: ourWords) }
             if !missing.isEmpty { miss("location", "\"\(place)\"", "\"\(ev.location?.summary ?? "")\"") }
         }
         for key in (e.objectValue ?? [:]).keys.sorted() where !["code", "description", "date", "time", "location"].contains(key) {
@@ -469,6 +490,11 @@ public enum CorpusVocabulary {
         }
     }
 
+    /// Lower-cased runs of letters and digits.
+    static func words(_ s: String) -> [String] {
+        s.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+    }
+
     /// "26/12/2016" → "2016-12-26"; ISO dates unchanged.
     static func normalizeDate(_ s: String) -> String {
         let parts = s.split(separator: "/")
@@ -491,7 +517,7 @@ public enum CorpusVocabulary {
     static func describe(_ output: ParseOutput) -> String {
         switch output {
         case .whole(let f): return "whole-response failure \(f.kind.rawValue)"
-        case .perCode(let r): return "\(r.count) results (\(r.keys.sorted().joined(separator: ", ")))"
+        case .perCode(let r, _): return "\(r.count) results (\(r.keys.sorted().joined(separator: ", ")))"
         }
     }
 }

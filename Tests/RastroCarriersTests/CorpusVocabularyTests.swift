@@ -134,6 +134,38 @@ struct CorpusVocabularyTests {
         #expect(!CorpusVocabulary.check(unnamed, against: Self.delivered).passed)
     }
 
+    // MARK: one number, several shipments
+
+    @Test("results sharing a number are matched by position with the shipments listed under it")
+    func repeatedNumbers() throws {
+        let older = Self.tracked(.delivered, [Self.event("OK", .delivered, at: "2019-01-01T10:00:00Z")])
+        let newer = Self.tracked(.inTransit, [Self.event("TR", .inTransit), Self.event("CI", .inTransit, at: "2024-02-29T10:00:00Z")])
+        let expected = try Self.json(#"""
+        {"results": [{"tracking_number": "T1", "delivered": true, "events": [{"code": "OK"}]},
+                     {"tracking_number": "T1", "delivered": false, "events": [{"code": "TR"}, {"code": "CI"}]}]}
+        """#)
+        let listed = ParseOutput.perCode(["T1": newer], repeated: ["T1": [older, newer]])
+        let v = CorpusVocabulary.check(expected, against: listed)
+        #expect(v.passed, "\(v.mismatches)")
+
+        let swapped = ParseOutput.perCode(["T1": newer], repeated: ["T1": [newer, older]])
+        #expect(CorpusVocabulary.check(expected, against: swapped).mismatches.contains { $0.hasPrefix("results[0] (T1, shipment 1 of 2) delivered") })
+
+        let onlyOne = ParseOutput.perCode(["T1": newer])
+        #expect(CorpusVocabulary.check(expected, against: onlyOne).mismatches.contains { $0.hasPrefix("results[1] (T1, shipment 2 of 2) result: expected one result") })
+    }
+
+    @Test("a location part matches by its words: karrio's depot code joined to the name")
+    func locationWords() throws {
+        var event = Self.event("OK", .delivered)
+        event.location = EventLocation(facility: "Pamplona (PNA)")
+        let output = ParseOutput.perCode(["X1": .tracked(TrackingResult(status: .delivered, events: [event]))])
+        let good = try Self.json(#"{"tracking_number": "X1", "events": [{"location": "PNA-\n        Pamplona\n      "}]}"#)
+        #expect(CorpusVocabulary.check(good, against: output).passed)
+        let bad = try Self.json(#"{"tracking_number": "X1", "events": [{"location": "BA4-\n Bradford"}]}"#)
+        #expect(!CorpusVocabulary.check(bad, against: output).passed)
+    }
+
     // MARK: undated events
 
     @Test("an event the source dated to the epoch is unchecked and the other indexes skip it")
