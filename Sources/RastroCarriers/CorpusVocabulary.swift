@@ -12,7 +12,7 @@ import RastroCore
 /// | `tracking_number` | the result for that code is the one under test |
 /// | `delivered` | status is `delivered` |
 /// | `status` | our status, through `statusNames` below |
-/// | `events` (list) | count (a `1900-01-01` date is karrio's "unreadable time" placeholder and is not checked); per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `location` (each comma-separated part is one of our location's fields or their comma-separated parts, or each of its words is a word of our location) |
+/// | `events` (list) | count (a `1900-01-01` date is karrio's "unreadable time" placeholder and is not checked); per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `timestamp` (karrio's: that wall time to the second with a `.000Z` it does not mean; `:00` seconds compared to the minute), karrio's per-event `status` unchecked (often the shipment's own), `location` (each comma-separated part is one of our location's fields or their comma-separated parts, or each of its words is a word of our location) |
 /// | `estimated_delivery` | our estimated delivery's UTC date, or once delivered the local date of delivery |
 /// | `errors` (non-empty) | the outcome is a failure; `code`/`message` when given |
 /// | `results[]` | each entry as above, against the result for its `tracking_number`; entries sharing a number are matched by position with the shipments the script listed under it (in the carrier's order) |
@@ -27,6 +27,13 @@ import RastroCore
 /// | `_partial.eventos` = null, `_partial.mensagem` present | a failure with a message |
 /// | `_partial[<code>]` = "not found …" | the outcome for that code is `not_found` |
 /// | `_extra.result` = "nil (object not found)" | a failure |
+/// | `_extra.raises` | the library raised: a failure (the exception's name does not give the kind) |
+/// | `_extra.exception` (bool) | whether our status is `exception` |
+/// | `_extra.delivery_signature` | `signed_by`, case-insensitively; null = none |
+/// | `_extra.actual_delivery_date` | `delivered_at` in UTC, or its local wall time (ActiveShipping labels an offset-less time UTC); null = none |
+/// | `_extra.scheduled_delivery_date` = null | no estimated delivery |
+/// | `_extra.status_code` | the newest event's code, case-insensitively |
+/// | `_extra.event_order` = ascending | applied: events compared oldest first |
 /// | `_partial["events[-1]…"]` | counted from the end |
 /// | `errors` all with `level: warning` beside a tracked result | not an outcome: unchecked |
 /// | `errors[]` whose `details.tracking_number` names another number than the result's | about that number (karrio lists a response's messages beside its results): it is not tracked; a failure's `code`/`message` compared; unchecked when the response gives nothing for it |
@@ -225,13 +232,64 @@ public enum CorpusVocabulary {
         }
         if let extra = e["_extra"]?.objectValue {
             for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
-                if key == "result", value.stringValue?.contains("not found") == true {
-                    if case .failed = outcome {} else { miss("_extra.result", "a failure (not found)", describe(outcome)) }
-                } else {
+                if !checkExtra(key, value, outcome: outcome, rules: v.rules, miss: { miss("_extra.\(key)", $0, $1) }) {
                     v.unchecked.append("\(prefix)_extra.\(key)")
                 }
             }
         }
+    }
+
+    /// One `_extra` fact (ActiveShipping's shipment fields, correios-sro-xml's result);
+    /// false when the vocabulary has no rule for it.
+    static func checkExtra(_ key: String, _ value: JSONValue, outcome: CarrierOutcome, rules: SourceRules,
+                           miss: (String, String) -> Void) -> Bool {
+        let tracked: TrackingResult? = { if case .tracked(let r) = outcome { return r } else { return nil } }()
+        // ActiveShipping notes how it compared: "D (compared case-insensitively)".
+        let text = value.stringValue.map { $0.replacingOccurrences(of: #" \(compared case-insensitively\)$"#, with: "", options: .regularExpression) }
+        let newest = tracked.flatMap { ShipmentStatus.effectiveTimeline($0.events).last }
+        switch key {
+        case "result" where text?.contains("not found") == true:
+            if case .failed = outcome {} else { miss("a failure (not found)", describe(outcome)) }
+        case "event_order":
+            // Applied: SourceRules compares such a source's events oldest first.
+            return rules.ascending
+        case "raises":
+            // The library raised instead of returning a result: a failure. Its exception's name
+            // does not give the kind (ActiveShipping raises ShipmentNotFound for FedEx's
+            // "unable to process, please retry later").
+            guard let name = text else { return false }
+            if case .failed = outcome {} else { miss("a failure (\(name))", describe(outcome)) }
+        case "exception":
+            guard case .bool(let want) = value else { return false }
+            let got = tracked?.status == .exception
+            if got != want { miss(String(want), "status \(tracked?.status.rawValue ?? describe(outcome))") }
+        case "delivery_signature":
+            let got = tracked?.signedBy
+            if let want = text {
+                if got?.lowercased() != want.lowercased() { miss("\"\(want)\"", got.map { "\"\($0)\"" } ?? "none") }
+            } else if value.isNull, let got { miss("none", "\"\(got)\"") }
+        case "scheduled_delivery_date" where value.isNull:
+            if let eta = tracked?.estimatedDelivery { miss("none", eta.iso8601) }
+        case "actual_delivery_date":
+            // ActiveShipping keeps the carrier's wall time and calls it UTC: compared with the
+            // delivery's local time (in the zone of the event at that moment).
+            if value.isNull {
+                if let at = tracked?.deliveredAt { miss("none", at.iso8601) }
+            } else if let want = text {
+                // UTC when the carrier wrote an offset (FedEx), else its wall time (USPS).
+                guard let r = tracked, let at = r.deliveredAt else { miss(want, "none"); break }
+                let zone = r.events.first { $0.occurredAt == at }?.zone ?? newest?.zone
+                let local = wallTime(at.components(offsetSeconds: EventZone.offsetSeconds(zone, at: at)))
+                if want != at.iso8601 && !want.hasPrefix(local) { miss(want, "\(at.iso8601) (\(local) local)") }
+            } else { return false }
+        case "status_code":
+            // The shipment's current status code: the newest event's.
+            guard let want = text else { return false }
+            if newest?.code.lowercased() != want.lowercased() { miss("\"\(want)\"", newest.map { "\"\($0.code)\"" } ?? describe(outcome)) }
+        default:
+            return false
+        }
+        return true
     }
 
     /// An error the source attached to one result but whose `details.tracking_number`
@@ -448,9 +506,37 @@ public enum CorpusVocabulary {
                     && !Set(words($0)).isSubset(of: ourWords) }
             if !missing.isEmpty { miss("location", "\"\(place)\"", "\"\(ev.location?.summary ?? "")\"") }
         }
-        for key in (e.objectValue ?? [:]).keys.sorted() where !["code", "description", "date", "time", "location"].contains(key) {
-            if e[key]?.isNull == false { v.unchecked.append("\(label).\(key)") }
+        // karrio's event timestamp is the carrier's wall time with a ".000Z" it does not mean.
+        if !placeholder, let stamp = e["timestamp"]?.stringValue {
+            if !timestampMatches(stamp, local, meridiem: e["time"]?.stringValue) { miss("timestamp", stamp, wallTime(local)) }
         }
+        for key in (e.objectValue ?? [:]).keys.sorted() where !["code", "description", "date", "time", "location", "timestamp"].contains(key) {
+            guard e[key]?.isNull == false else { continue }
+            // karrio's per-event status is its own table's, and some connectors copy the
+            // shipment's status onto every event (australiapost: all "delivered").
+            v.unchecked.append("\(label).\(key)" + (key == "status" ? " (karrio's own per-event status)" : ""))
+        }
+    }
+
+    /// "2021-01-21T11:04:27.000Z" against our local wall time to the second. When the
+    /// event's karrio `time` carries a meridiem, karrio read the hour with %H and dropped
+    /// it, so the hour is compared modulo 12 (see `timeMatches`).
+    static func timestampMatches(_ expected: String, _ local: Timestamp.Components, meridiem time: String?) -> Bool {
+        var stamp = String(expected.prefix(19))
+        var ours = wallTime(local)
+        // Built from an HH:MM reading, karrio's seconds are 00: compared to the minute.
+        if stamp.hasSuffix(":00") { stamp = String(stamp.prefix(16)); ours = String(ours.prefix(16)) }
+        if stamp == ours { return true }
+        let upper = time?.uppercased() ?? ""
+        guard upper.hasSuffix("AM") || upper.hasSuffix("PM"), let h = Int(stamp.dropFirst(11).prefix(2)) else { return false }
+        var shifted = local
+        shifted.hour = h
+        return h % 12 == local.hour % 12 && wallTime(shifted).hasPrefix(stamp)
+    }
+
+    /// "2021-01-21T11:04:27": local date and time to the second.
+    static func wallTime(_ c: Timestamp.Components) -> String {
+        c.date + "T" + c.time + ":" + (c.second < 10 ? "0" : "") + String(c.second)
     }
 
     /// The wall-clock time the carrier printed: UTC shifted into the event's zone.

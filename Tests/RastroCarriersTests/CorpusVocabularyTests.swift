@@ -186,6 +186,39 @@ struct CorpusVocabularyTests {
             == [#"events[1].code: expected "OF", got "AA""#])
     }
 
+    // MARK: karrio's event timestamp, ActiveShipping's shipment fields
+
+    @Test("karrio's event timestamp is the local wall time; :00 seconds compare to the minute; a meridiem hour modulo 12")
+    func eventTimestamps() throws {
+        let ev = TrackingEvent(occurredAt: Timestamp(iso8601: "2021-08-19T17:11:26Z")!, zone: "+02:00", status: .inTransit, code: "X", description: "X")
+        let output = ParseOutput.perCode(["X1": .tracked(TrackingResult(status: .inTransit, events: [ev]))])
+        func mismatches(_ event: String) throws -> [String] {
+            CorpusVocabulary.check(try Self.json(#"{"tracking_number": "X1", "events": [\#(event)]}"#), against: output).mismatches
+        }
+        #expect(try mismatches(#"{"timestamp": "2021-08-19T19:11:26.000Z"}"#).isEmpty)
+        #expect(try mismatches(#"{"timestamp": "2021-08-19T19:11:00.000Z"}"#).isEmpty)
+        #expect(try mismatches(#"{"timestamp": "2021-08-19T07:11:26.000Z", "time": "07:11 PM"}"#).isEmpty)
+        #expect(try mismatches(#"{"timestamp": "2021-08-19T17:11:26.000Z"}"#) == ["events[0].timestamp: expected 2021-08-19T17:11:26.000Z, got 2021-08-19T19:11:26"])
+        #expect(try mismatches(#"{"timestamp": "2021-08-19T19:12:00.000Z"}"#).count == 1)
+    }
+
+    @Test("ActiveShipping's raises, exception, delivery_signature, actual_delivery_date and status_code")
+    func activeShippingExtras() throws {
+        let delivered = TrackingEvent(occurredAt: Timestamp(iso8601: "2014-01-02T18:23:29Z")!, zone: "-05:00", status: .delivered, code: "DL", description: "Delivered")
+        let output = ParseOutput.perCode(["X1": .tracked(TrackingResult(status: .delivered, events: [delivered],
+                                                                         deliveredAt: delivered.occurredAt, signedBy: "AVILLALON"))])
+        func check(_ extra: String) throws -> CorpusVocabulary.Verdict {
+            CorpusVocabulary.check(try Self.json(#"{"tracking_number": "X1", "_extra": \#(extra)}"#), against: output, source: "active_shipping_x.xml")
+        }
+        let good = try check(#"{"exception": false, "delivery_signature": "avillalon", "status_code": "dl (compared case-insensitively)", "actual_delivery_date": "2014-01-02T18:23:29Z", "event_order": "ascending"}"#)
+        #expect(good.passed && good.unchecked.isEmpty, "\(good.mismatches) \(good.unchecked)")
+        #expect(try check(#"{"actual_delivery_date": "2014-01-02T13:23:29Z"}"#).passed) // the wall time, labelled UTC
+        #expect(try check(#"{"delivery_signature": null}"#).mismatches == [#"_extra.delivery_signature: expected none, got "AVILLALON""#])
+        #expect(try check(#"{"exception": true}"#).mismatches.count == 1)
+        #expect(try check(#"{"raises": "ResponseError"}"#).mismatches == ["_extra.raises: expected a failure (ResponseError), got delivered with 1 events"])
+        #expect(try check(#"{"ship_time": "2013-12-30"}"#).unchecked == ["_extra.ship_time"])
+    }
+
     // MARK: estimated delivery
 
     @Test("a null estimated delivery in a full-scope karrio result means none")
