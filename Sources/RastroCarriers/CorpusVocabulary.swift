@@ -15,11 +15,18 @@ import RastroCore
 /// | `events` (list) | count (a `1900-01-01` date is karrio's "unreadable time" placeholder and is not checked); per event `code`, `description`, `date`/`time` (our local wall time in the event's zone), `timestamp` (karrio's: that wall time to the second with a `.000Z` it does not mean; `:00` seconds compared to the minute), karrio's per-event `status` unchecked (often the shipment's own), `location` (each comma-separated part is one of our location's fields or their comma-separated parts, or each of its words is a word of our location) |
 /// | `estimated_delivery` | our estimated delivery's UTC date, or once delivered the local date of delivery |
 /// | `errors` (non-empty) | the outcome is a failure; `code`/`message` when given |
+/// | `results[]` without `tracking_number` | nothing asserted: only counted; one error `message`: some failure in the response has it |
 /// | `results[]` | each entry as above, against the result for its `tracking_number`; entries sharing a number are matched by position with the shipments the script listed under it (in the carrier's order) |
 /// | `_partial.event_count` | number of events |
 /// | `_partial.result_count` | number of successful results in the response |
 /// | `_partial.codes` | the codes of the successful results |
 /// | `_partial["events[N].description"]`, `["events[N].code"]` | that event's field |
+/// | `_partial["events[N].timestamp"]` = "parsed as a date-time" | that event exists (ours always have a time) |
+/// | `_partial["latest_event.code/description"]` | the newest event's |
+/// | `_partial["status.timestamp"]` = "parsed as …" | there is a newest event |
+/// | `_partial["expectation.ETAFrom/ETATo"]` = "parsed as …" | an estimated delivery (once delivered, a delivery time) |
+/// | `_extra["Response.ResponseStatusDescription"]` = "Success" | not a failure |
+/// | a null in `_partial`/`_extra` of a partial-scope file | not asserted (the corpus's convention), except where a row gives null a meaning (location fields, delivery_signature, dates: none) |
 /// | `_partial["events[N]"]` object (correios-sro-xml names) | `type`→code, `status`→subcode, `date`+`hour`→local time, `place`→facility, `code`→postal, `city`, `state`, `description` |
 /// | `_partial["events[N].destination"]` | the event's destination: `place`, `code`, `city`, `neighborhood`→district, `state` |
 /// | `_partial["events[N]"]` = "NotFound…" or `events[0].status.type` = ERROR | the outcome is `not_found` / a failure |
@@ -103,7 +110,7 @@ public enum CorpusVocabulary {
         if let entries = expected["results"]?.arrayValue {
             for (i, entry) in entries.enumerated() {
                 guard let code = entry["tracking_number"]?.stringValue else {
-                    v.unchecked.append("results[\(i)] without tracking_number")
+                    checkUnnamed(entry, output: output, label: "results[\(i)]", into: &v)
                     continue
                 }
                 // A number listed more than once (TNT reuses consignment numbers) is matched
@@ -128,6 +135,30 @@ public enum CorpusVocabulary {
         checkOne(expected, outcome: outcome, output: output, label: "", into: &v)
         checkTopLevel(expected, output: output, into: &v, singleOutcome: outcome)
         return v
+    }
+
+    /// A `results[]` entry without a tracking number (ActiveShipping's batch): with
+    /// nothing asserted it was only counted (`result_count`); an error message must be
+    /// some failure's in the response; anything else is unchecked.
+    static func checkUnnamed(_ entry: JSONValue, output: ParseOutput, label: String, into v: inout Verdict) {
+        let facts = (entry.objectValue ?? [:]).filter { $0.key != "_assertion_scope" && !$0.value.isNull }
+        if facts.isEmpty { return }
+        let failures: [CarrierFailure] = {
+            switch output {
+            case .whole(let f): return [f]
+            case .perCode(let results, _):
+                return results.keys.sorted().flatMap { output.shipments(for: $0) }.compactMap { if case .failed(let f) = $0 { f } else { nil } }
+            }
+        }()
+        var checked: Set<String> = []
+        if let errors = entry["errors"]?.arrayValue, errors.count == 1, let message = errors[0]["message"]?.stringValue {
+            if !failures.contains(where: { normalize($0.message ?? "") == normalize(message) }) {
+                v.mismatches.append("\(label) errors[0].message: expected a failure with \"\(message)\", got \(failures.map { "\"\($0.message ?? "")\"" }.joined(separator: ", "))")
+            }
+            checked.insert("errors")
+            if entry["_extra"]?.objectValue == ["success": .bool(false)] { checked.insert("_extra") }
+        }
+        for key in facts.keys.sorted() where !checked.contains(key) { v.unchecked.append("\(label) \(key) (no tracking_number)") }
     }
 
     /// The outcome a single-result expectation is about.
@@ -232,12 +263,17 @@ public enum CorpusVocabulary {
         }
         if let extra = e["_extra"]?.objectValue {
             for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
+                if value.isNull && !v.rules.fullScope && !nullMeansNone.contains(key) { continue } // not asserted
                 if !checkExtra(key, value, outcome: outcome, rules: v.rules, miss: { miss("_extra.\(key)", $0, $1) }) {
                     v.unchecked.append("\(prefix)_extra.\(key)")
                 }
             }
         }
     }
+
+    /// `_extra` facts whose null the vocabulary reads as "none"; any other null in a
+    /// partial-scope file is "not asserted" (the corpus's convention).
+    static let nullMeansNone: Set<String> = ["delivery_signature", "scheduled_delivery_date", "actual_delivery_date"]
 
     /// One `_extra` fact (ActiveShipping's shipment fields, correios-sro-xml's result);
     /// false when the vocabulary has no rule for it.
@@ -282,6 +318,10 @@ public enum CorpusVocabulary {
                 let local = wallTime(at.components(offsetSeconds: EventZone.offsetSeconds(zone, at: at)))
                 if want != at.iso8601 && !want.hasPrefix(local) { miss(want, "\(at.iso8601) (\(local) local)") }
             } else { return false }
+        case "Response.ResponseStatusDescription":
+            // UPS's own verdict on the request: "Success" is a tracked result.
+            guard text == "Success" else { return false }
+            if case .failed = outcome { miss("a result (Success)", describe(outcome)) }
         case "status_code":
             // The shipment's current status code: the newest event's.
             guard let want = text else { return false }
@@ -373,7 +413,23 @@ public enum CorpusVocabulary {
                 continue
             }
             let evs = events(outcome) ?? []
+            if value.isNull, !v.rules.fullScope, key != "eventos", eventKey(key)?.1?.hasPrefix("location.") != true { continue } // not asserted
+            let newest = events(outcome).flatMap { ShipmentStatus.effectiveTimeline($0).last }
             switch key {
+            case "latest_event.code":
+                if let s = value.stringValue, newest?.code != s { miss(key, "\"\(s)\"", newest.map { "\"\($0.code)\"" } ?? describe(outcome)) }
+            case "latest_event.description":
+                if let s = value.stringValue, !(newest.map { v.rules.descriptionMatches(s, $0.description) } ?? false) {
+                    miss(key, "\"\(s)\"", newest.map { "\"\($0.description)\"" } ?? describe(outcome))
+                }
+            case "status.timestamp" where value.stringValue?.hasPrefix("parsed as") == true:
+                // The current status has a time: ours is the newest event's.
+                if newest == nil { miss(key, "a current status with a time", describe(outcome)) }
+            case "expectation.ETAFrom/ETATo" where value.stringValue?.hasPrefix("parsed as") == true:
+                // Once delivered, the delivery time stands for the estimate (as for karrio's estimated_delivery).
+                if case .tracked(let r)? = outcome, r.estimatedDelivery != nil || (r.status == .delivered && r.deliveredAt != nil) {} else {
+                    miss(key, "an estimated delivery", "none (\(describe(outcome)))")
+                }
             case "event_count":
                 if case .number(let n) = value, Int(n) - undated.count != evs.count {
                     miss("event count", String(Int(n)) + (undated.isEmpty ? "" : " (\(undated.count) undated, left out)"), "\(evs.count) (\(describe(outcome)))")
@@ -413,12 +469,16 @@ public enum CorpusVocabulary {
                         if let s = value.stringValue, normalize(s) != normalize(ev.description) { miss(key, "\"\(s)\"", "\"\(ev.description)\"") }
                     case "code"?:
                         if let s = value.stringValue, s != ev.code { miss(key, "\"\(s)\"", "\"\(ev.code)\"") }
+                    case "timestamp"? where value.stringValue?.hasPrefix("parsed as") == true:
+                        break // the event exists (checked above) and every event of ours has a time
                     case "destination"?:
                         if let object = value.objectValue { checkLocation(object, ev.destination, label: "\(label)\(key)", into: &v) }
                     case let f? where f.hasPrefix("location."):
                         let fields: [String: String?] = ["location.city": ev.location?.city, "location.state": ev.location?.state,
                                                          "location.country": ev.location?.country, "location.postal_code": ev.location?.postalCode]
-                        if let want = value.stringValue, let got = fields[f] {
+                        if value.isNull, let got = fields[f] {
+                            if let got { miss(key, "none", "\"\(got)\"") }
+                        } else if let want = value.stringValue, let got = fields[f] {
                             // A postal code the carrier cut to its area (K1N for K1N5X8) is the same place.
                             let prefixOK = f == "location.postal_code" && got.map { !$0.isEmpty && want.uppercased().hasPrefix($0.uppercased()) } == true
                             if got?.lowercased() != want.lowercased() && !prefixOK { miss(key, "\"\(want)\"", got.map { "\"\($0)\"" } ?? "none") }

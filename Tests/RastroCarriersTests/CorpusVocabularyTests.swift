@@ -219,6 +219,33 @@ struct CorpusVocabularyTests {
         #expect(try check(#"{"ship_time": "2013-12-30"}"#).unchecked == ["_extra.ship_time"])
     }
 
+    @Test("latest_event, 'parsed as' facts, unnamed batch entries, and nulls that assert nothing")
+    func partialFacts() throws {
+        let output = ParseOutput.perCode([
+            "X1": Self.tracked(.outForDelivery, [Self.event("OF", .outForDelivery, at: "2024-03-02T10:00:00Z"), Self.event("AA", .inTransit)],
+                               eta: "2024-03-03T00:00:00Z"),
+            "X2": .failed(CarrierFailure(kind: .notFound, message: "No  such parcel")),
+        ])
+        let one = try Self.json(#"""
+        {"tracking_number": "X1", "_assertion_scope": "partial", "_partial": {"latest_event.code": "OF", "latest_event.description": "OF",
+         "events[1].timestamp": "parsed as a date-time", "status.timestamp": "parsed as a date-time",
+         "expectation.ETAFrom/ETATo": "parsed as date-times", "groups": null}, "_extra": {"origin": null}}
+        """#)
+        let v = CorpusVocabulary.check(one, against: output)
+        #expect(v.passed && v.unchecked.isEmpty, "\(v.mismatches) \(v.unchecked)")
+        let wrong = try Self.json(#"{"tracking_number": "X1", "_partial": {"latest_event.code": "AA", "events[2].timestamp": "parsed as a date-time"}}"#)
+        #expect(CorpusVocabulary.check(wrong, against: output).mismatches.count == 2)
+
+        let batch = try Self.json(#"""
+        {"results": [{"tracking_number": null, "_assertion_scope": "partial"},
+                     {"tracking_number": null, "errors": [{"code": null, "message": "No such parcel"}], "_extra": {"success": false}}]}
+        """#)
+        let b = CorpusVocabulary.check(batch, against: output)
+        #expect(b.passed && b.unchecked.isEmpty, "\(b.mismatches) \(b.unchecked)")
+        let missing = try Self.json(#"{"results": [{"tracking_number": null, "errors": [{"message": "Duplicate"}]}]}"#)
+        #expect(!CorpusVocabulary.check(missing, against: output).passed)
+    }
+
     // MARK: estimated delivery
 
     @Test("a null estimated delivery in a full-scope karrio result means none")
