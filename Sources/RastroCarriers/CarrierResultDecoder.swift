@@ -19,16 +19,41 @@ struct CarrierResultDecoder {
             throw fail("parse", "returned a list; results must be keyed by tracking number")
         }
         var results: [String: CarrierOutcome] = [:]
+        var repeated: [String: [CarrierOutcome]] = [:]
         for (code, item) in table.fields {
             let at = "parse result['\(code)']"
             guard let t = item.tableValue else { throw fail(at, "must be a table, not a \(item.typeName)") }
-            if !t["failure"].isNil {
-                results[code] = .failed(try failure(t, at: at))
-            } else {
-                results[code] = .tracked(try result(t, at: at))
+            // Several shipments under one number: a list of results, in the carrier's order.
+            if t.fields.isEmpty, !t.array.isEmpty {
+                let all = try t.array.enumerated().map { i, entry in
+                    let at = "\(at)[\(i + 1)]"
+                    guard let e = entry.tableValue else { throw fail(at, "must be a table, not a \(entry.typeName)") }
+                    return try outcome(e, at: at)
+                }
+                results[code] = Self.current(all)
+                if all.count > 1 { repeated[code] = all }
+                continue
             }
+            results[code] = try outcome(t, at: at)
         }
-        return .perCode(results)
+        return .perCode(results, repeated: repeated)
+    }
+
+    func outcome(_ t: LuaTable, at: String) throws -> CarrierOutcome {
+        if !t["failure"].isNil { return .failed(try failure(t, at: at)) }
+        return .tracked(try result(t, at: at))
+    }
+
+    /// Of several shipments under one number, the one rastro tracks: the tracked one
+    /// with the newest event (the first listed among equals), else the first.
+    static func current(_ all: [CarrierOutcome]) -> CarrierOutcome {
+        var best: (outcome: CarrierOutcome, newest: Timestamp)?
+        for outcome in all {
+            guard case .tracked(let r) = outcome else { continue }
+            let newest = ShipmentStatus.effectiveTimeline(r.events).last?.occurredAt ?? Timestamp(secondsSinceEpoch: .min)
+            if best == nil || newest > best!.newest { best = (outcome, newest) }
+        }
+        return best?.outcome ?? all[0]
     }
 
     func failure(_ t: LuaTable, at: String) throws -> CarrierFailure {

@@ -45,8 +45,11 @@ public struct CarrierContext: Sendable, Hashable {
 
 /// Everything `parse` said about one response.
 public enum ParseOutput: Sendable, Hashable {
-    /// One outcome per tracking number found (or requested).
-    case perCode([String: CarrierOutcome])
+    /// One outcome per tracking number found (or requested). A number the carrier
+    /// answered with several shipments (TNT reuses consignment numbers) has them all,
+    /// in the carrier's order, in `repeated`; its outcome is the one rastro tracks
+    /// (see `CarrierResultDecoder.current`).
+    case perCode([String: CarrierOutcome], repeated: [String: [CarrierOutcome]] = [:])
     /// The response as a whole failed (auth, rate limit, maintenance page...).
     case whole(CarrierFailure)
 
@@ -55,8 +58,19 @@ public enum ParseOutput: Sendable, Hashable {
     public func outcome(for code: String) -> CarrierOutcome {
         switch self {
         case .whole(let failure): return .failed(failure)
-        case .perCode(let results):
+        case .perCode(let results, _):
             return results[code] ?? .failed(CarrierFailure(kind: .broken, message: "the response has no result for \(code)"))
+        }
+    }
+
+    /// Every shipment the response gave under one code, in the carrier's order
+    /// (one, unless the carrier answered that number more than once).
+    public func shipments(for code: String) -> [CarrierOutcome] {
+        switch self {
+        case .whole(let failure): return [.failed(failure)]
+        case .perCode(let results, let repeated):
+            if let all = repeated[code] { return all }
+            return results[code].map { [$0] } ?? []
         }
     }
 }

@@ -12,6 +12,8 @@ public struct CarrierTestRunner {
         /// Empty when the case passed.
         public var problems: [String]
         public var unchecked: [String]
+        /// Facts checked against an erratum instead of the corpus (see `CorpusErrata`).
+        public var errata: [CorpusErratum] = []
         public var passed: Bool { problems.isEmpty }
     }
 
@@ -21,10 +23,14 @@ public struct CarrierTestRunner {
         public var loadErrors: [String] = []
         public var passed: Int { cases.filter(\.passed).count }
         public var failed: Int { cases.count - passed + loadErrors.count }
+        /// Facts, over all cases, checked against an erratum instead of the corpus.
+        public var factsByErratum: Int { cases.reduce(0) { $0 + $1.errata.count } }
     }
 
     public var carriersDirectory: URL
     public var corpusDirectory: URL?
+    /// Corpus facts a source got wrong, and what rastro asserts instead.
+    public var errata: [CorpusErratum] = CorpusErrata.all
     /// A fixed "now" so results do not depend on the day the tests run.
     public var now = Timestamp(iso8601: "2026-01-01T00:00:00Z")!
 
@@ -60,7 +66,15 @@ public struct CarrierTestRunner {
             }
             for c in fixtures { report.cases.append(run(c, on: carrier, source: .fixture)) }
             if let corpus = corpusDirectory?.appendingPathComponent(id) {
-                for c in (try? CarrierCase.corpus(in: corpus)) ?? [] { report.cases.append(run(c, on: carrier, source: .corpus)) }
+                let cases = (try? CarrierCase.corpus(in: corpus)) ?? []
+                for c in cases { report.cases.append(run(c, on: carrier, source: .corpus)) }
+                // An erratum whose corpus case is gone (or lost its .expected.json) is stale.
+                let asserted = Set(cases.compactMap { c -> String? in
+                    if case .corpus = c.expectation { return "\(id)/\(c.name)" } else { return nil }
+                })
+                for e in errata where e.carrier == id && !asserted.contains(e.file) {
+                    report.loadErrors.append("\(id): erratum for \(e.file) \(e.fact): the corpus has no such case with an .expected.json")
+                }
             }
         }
         return report
@@ -81,9 +95,11 @@ public struct CarrierTestRunner {
         case .golden(let expected):
             report.problems = expected.differences(from: output.json).map(\.description)
         case .corpus(let expected):
-            let verdict = CorpusVocabulary.check(expected, against: output, source: c.name)
+            let verdict = CorpusVocabulary.check(expected, against: output, source: c.name,
+                                                 errata: CorpusErrata.errata(for: "\(carrier.definition.id)/\(c.name)", in: errata))
             report.problems = verdict.mismatches
             report.unchecked = verdict.unchecked
+            report.errata = verdict.errata
         case .parsesWithoutError:
             break
         }
@@ -92,24 +108,41 @@ public struct CarrierTestRunner {
 }
 
 extension CarrierTestRunner.Report {
+    /// A fact's value on one line: lists by their length.
+    static func brief(_ value: JSONValue) -> String {
+        if let a = value.arrayValue, !a.isEmpty { return "a list of \(a.count)" }
+        return value.description
+    }
+
     /// What `rastro carrier test` prints.
     public func rendered(verbose: Bool = false) -> String {
         var lines: [String] = []
         for error in loadErrors { lines.append("FAIL  \(error)") }
         for c in cases {
             let where_ = c.source == .corpus ? "corpus/\(c.carrier)/\(c.name)" : "carriers/\(c.carrier)/\(c.name)"
+            // Errata are never a silent pass: named on the case's line, their reasons listed.
+            let errataNote = c.errata.isEmpty ? "" :
+                "\(c.errata.count) fact\(c.errata.count == 1 ? "" : "s") by erratum: \(c.errata.map(\.fact).joined(separator: ", "))"
+            let erratumLines = c.errata.map { "        erratum: \($0.fact) = \(Self.brief($0.rastro)) (source: \(Self.brief($0.corpus))): \($0.reason)" }
             if c.passed {
-                let note = c.unchecked.isEmpty ? "" : "  (\(c.unchecked.count) fact\(c.unchecked.count == 1 ? "" : "s") not checked)"
-                lines.append("ok    \(where_)\(note)")
-                if verbose { for u in c.unchecked { lines.append("        unchecked: \(u)") } }
+                let notes = [errataNote, c.unchecked.isEmpty ? "" : "\(c.unchecked.count) fact\(c.unchecked.count == 1 ? "" : "s") not checked"]
+                    .filter { !$0.isEmpty }
+                lines.append("ok    \(where_)" + (notes.isEmpty ? "" : "  (\(notes.joined(separator: "; ")))"))
+                if verbose {
+                    lines += erratumLines
+                    for u in c.unchecked { lines.append("        unchecked: \(u)") }
+                }
             } else {
                 lines.append("FAIL  \(where_)")
                 for p in c.problems { lines.append("        \(p)") }
+                lines += erratumLines
                 for u in c.unchecked where verbose { lines.append("        unchecked: \(u)") }
             }
         }
         lines.append("")
-        lines.append("\(passed) passed, \(failed) failed")
+        let errataCount = factsByErratum
+        // The line still ends "N passed, M failed", which scripts look for.
+        lines.append((errataCount == 0 ? "" : "\(errataCount) fact\(errataCount == 1 ? "" : "s") by erratum; ") + "\(passed) passed, \(failed) failed")
         return lines.joined(separator: "\n")
     }
 }

@@ -3,12 +3,13 @@ import RastroCore
 extension ParseOutput {
     /// The same output with every result's events in the opposite order.
     func reversingEvents() -> ParseOutput {
-        guard case .perCode(let results) = self else { return self }
-        return .perCode(results.mapValues { outcome in
+        guard case .perCode(let results, let repeated) = self else { return self }
+        func reversed(_ outcome: CarrierOutcome) -> CarrierOutcome {
             guard case .tracked(var r) = outcome else { return outcome }
             r.events.reverse()
             return .tracked(r)
-        })
+        }
+        return .perCode(results.mapValues(reversed), repeated: repeated.mapValues { $0.map(reversed) })
     }
 }
 
@@ -17,13 +18,17 @@ extension ParseOutput {
     public var json: JSONValue {
         switch self {
         case .whole(let f): return .object(["failure": f.json])
-        case .perCode(let results):
-            return .object(["results": .object(results.mapValues { outcome in
+        case .perCode(let results, let repeated):
+            func json(_ outcome: CarrierOutcome) -> JSONValue {
                 switch outcome {
                 case .failed(let f): return .object(["failure": f.json])
                 case .tracked(let r): return r.json
                 }
-            })])
+            }
+            // A number with several shipments is written as the list parse returned.
+            var out = results.mapValues(json)
+            for (code, all) in repeated { out[code] = .array(all.map(json)) }
+            return .object(["results": .object(out)])
         }
     }
 }

@@ -18,7 +18,8 @@ struct CarrierTestCommand: AsyncParsableCommand {
         discussion: """
         For each carrier: carriers/<id>/tests/<name>.<ext> with <name>.case.json (exact golden output), then,
         when a corpus is present, every body in <corpus>/<id>/ checked against the facts its .expected.json asserts.
-        Exit status is non-zero when any case fails.
+        A fact a source got wrong is checked against its erratum (Sources/RastroCarriers/CorpusErrata.swift);
+        the case's line names it and the last line counts them. Exit status is non-zero when any case fails.
         """
     )
 
@@ -30,7 +31,7 @@ struct CarrierTestCommand: AsyncParsableCommand {
     @Option(help: "Corpus folder (default: $RASTRO_CORPUS, else ../shared/corpus when it exists).")
     var corpus: String?
 
-    @Flag(help: "Also list the corpus facts that were not checked.")
+    @Flag(help: "Also list each erratum's reason and the corpus facts that were not checked.")
     var verbose = false
 
     func run() async throws {

@@ -59,7 +59,7 @@ struct TrackCommand: AsyncParsableCommand {
 enum TimelinePrinter {
     static func render(_ output: ParseOutput, codes: [String], definition: CarrierDefinition) -> String {
         var lines: [String] = []
-        let shown = codes.isEmpty ? { if case .perCode(let r) = output { return r.keys.sorted() } else { return [] } }() : codes
+        let shown = codes.isEmpty ? { if case .perCode(let r, _) = output { return r.keys.sorted() } else { return [] } }() : codes
         if case .whole(let f) = output {
             return "\(definition.name): \(f.kind.rawValue)\(f.message.map { ": \($0)" } ?? "")"
         }
@@ -68,7 +68,9 @@ enum TimelinePrinter {
             case .failed(let f):
                 lines.append("\(code)  \(f.kind.rawValue)\(f.message.map { ": \($0)" } ?? "")")
             case .tracked(let r):
-                lines.append("\(code)  \(r.status.rawValue)\(definition.trackingURL(for: code).map { "  \($0)" } ?? "")")
+                let others = output.shipments(for: code).count - 1
+                lines.append("\(code)  \(r.status.rawValue)\(definition.trackingURL(for: code).map { "  \($0)" } ?? "")"
+                             + (others > 0 ? "  (the newest of \(others + 1) shipments under this number)" : ""))
                 for e in r.events {
                     let local = EventZone.local(e)
                     let code = e.subcode.map { "\(e.code)/\($0)" } ?? e.code

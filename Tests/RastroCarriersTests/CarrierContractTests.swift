@@ -103,6 +103,33 @@ struct CarrierContractTests {
         #expect(output.outcome(for: "AC2") == .failed(CarrierFailure(kind: .broken, message: "the response has no result for AC2")))
     }
 
+    @Test("several shipments under one number: all kept in the carrier's order, the newest tracked")
+    func severalShipmentsUnderOneNumber() throws {
+        let carrier = try load("""
+        return {
+          id = "acme", name = "Acme", api = 1, hosts = { "api.acme.test" },
+          validate = function(code) return true end,
+          request = function(codes) return { url = "https://api.acme.test/" } end,
+          parse = function(response, codes, ctx)
+            local function one(at, status) return { events = { { occurred_at = at, status = status, code = status } } } end
+            return { AC1 = { one("2019-05-01T10:00:00Z", "delivered"), one("2025-02-01T10:00:00Z", "in_transit"), failure.not_found("gone") },
+                     AC2 = { one("2024-01-01T10:00:00Z", "delivered") } }
+          end,
+        }
+        """)
+        let output = try carrier.parse(HTTPResponse(status: 200, body: []), codes: [], context: CarrierContext(now: Timestamp(secondsSinceEpoch: 0)))
+        let all = output.shipments(for: "AC1")
+        #expect(all.count == 3)
+        guard case .tracked(let first) = all[0], case .tracked(let current) = output.outcome(for: "AC1") else { Issue.record("\(output)"); return }
+        #expect(first.status == .delivered)
+        #expect(current.status == .inTransit)
+        #expect(all[2] == .failed(CarrierFailure(kind: .notFound, message: "gone")))
+        // A one-entry list is a plain result.
+        #expect(output.shipments(for: "AC2").count == 1)
+        #expect(output.json["results"]?["AC1"]?.arrayValue?.count == 3)
+        #expect(output.json["results"]?["AC2"]?["status"] == .string("delivered"))
+    }
+
     @Test("garbage from the carrier becomes a typed failure, not a crash")
     func garbageBecomesBroken() throws {
         let carrier = try load(minimalCarrier)

@@ -134,6 +134,14 @@ local function location(city, state, postal, country, kind)
   return loc
 end
 
+-- Who signed. With no signature collected FedEx fills the name field with
+-- "Signature not required": not a person.
+local function signatory(name)
+  name = str(name)
+  if name and name:lower():match("^signature not ") then return nil end
+  return name
+end
+
 -- Shared result assembly: events newest first (FedEx lists them that way).
 local function finish(events, latest_code, extra)
   local out = { events = events }
@@ -223,7 +231,7 @@ local function rest_success(tr, warned)
   extra.estimated_delivery = eta
   extra.delivered_at = rest_date(tr, "ACTUAL_DELIVERY")
   local dd = tbl(tr.deliveryDetails) or {}
-  extra.signed_by = str(dd.receivedByName) or str(dd.signedByName)
+  extra.signed_by = signatory(dd.receivedByName) or signatory(dd.signedByName)
   local out = finish(events, code, extra)
   if out.status == "delivered" and not out.delivered_at and events[1] and events[1].status == "delivered" then
     out.delivered_at = events[1].occurred_at
@@ -413,7 +421,7 @@ local function soap_detail(td, warned)
   local extra = {}
   extra.estimated_delivery = soap_date(td, "ESTIMATED_DELIVERY") or read_time(td:text("EstimatedDeliveryTimestamp"))
   extra.delivered_at = soap_date(td, "ACTUAL_DELIVERY") or read_time(td:text("ActualDeliveryTimestamp"))
-  extra.signed_by = td:text("DeliverySignatureName")
+  extra.signed_by = signatory(td:text("DeliverySignatureName"))
   local out = finish(events, code, extra)
   if out.status == "delivered" and not out.delivered_at and events[1] and events[1].status == "delivered" then
     out.delivered_at = events[1].occurred_at

@@ -5,6 +5,9 @@
 -- and password. One request may carry several consignment numbers.
 -- Events (StatusData) come newest first, in the depot's local time without
 -- an offset; the depot's zone is not given, so times are kept as printed (UTC).
+-- TNT reuses consignment numbers: one answer may hold several <Consignment>
+-- with the same number. They are returned as a list under that number, in
+-- TNT's order; rastro tracks the one with the newest event.
 
 local ZONE = "UTC"
 local DEFAULT_BASE = "https://express.tnt.com"
@@ -89,8 +92,13 @@ local function consignment(node)
       occurred_at = at, zone = ZONE, code = code, status = status,
       description = clean(sd:text("StatusDescription")) or code,
     }
+    -- The depot's name with TNT's depot code: "Pamplona (PNA)".
     local depot, name = str(sd:text("Depot")), clean(sd:text("DepotName"))
-    if depot or name then ev.location = { facility = name or depot } end
+    if name and depot and name:upper() ~= depot:upper() then
+      ev.location = { facility = name .. " (" .. depot .. ")" }
+    elseif name or depot then
+      ev.location = { facility = name or depot }
+    end
     events[#events + 1] = ev
   end
   local summary = str(node:text("SummaryCode"))
@@ -132,21 +140,21 @@ local function parse_xml(root, codes)
     if n then requested[n] = c end
   end
   local results, n = {}, 0
+  local shipments = {}   -- number -> every consignment under it, in TNT's order
   for _, node in ipairs(list) do
     local num = norm_code(node:text("ConsignmentNumber"))
     if num then
       local key = requested[num] or num
-      local r = consignment(node)
-      local prev = results[key]
-      -- The same number can come back twice (TNT reuses numbers over the years):
-      -- keep the most recent tracked consignment.
-      if prev == nil or (prev.events == nil and r.events ~= nil)
-        or (r.events and prev.events and #r.events > 0 and #prev.events > 0
-            and r.events[1].occurred_at > prev.events[1].occurred_at) then
-        results[key] = r
-      end
+      local all = shipments[key]
+      if not all then all = {}; shipments[key] = all end
+      all[#all + 1] = consignment(node)
       n = n + 1
     end
+  end
+  -- The same number can come back more than once (TNT reuses numbers):
+  -- a list of results, which rastro accepts for exactly this.
+  for key, all in pairs(shipments) do
+    results[key] = (#all == 1) and all[1] or all
   end
   -- Codes asked for and absent from the answer are unknown to TNT.
   for _, c in ipairs(tbl(codes) or {}) do
