@@ -26,6 +26,7 @@ spec = json.load(open(sys.argv[1]))
 log_path = sys.argv[2] if len(sys.argv) > 2 else None
 lock = threading.Lock()
 counters = {}
+in_flight = [0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,9 +44,20 @@ class Handler(BaseHTTPRequestHandler):
                 spec = json.loads(body)
                 counters.clear()
             return self.reply(204, {}, b"")
+        with lock:
+            in_flight[0] += 1
+            concurrent = in_flight[0]
+        try:
+            return self.answer(body, path, query, concurrent)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    def answer(self, body, path, query, concurrent):
+        global spec
         if log_path:
             with lock, open(log_path, "a") as log:
-                log.write(json.dumps({"method": self.command, "path": self.path,
+                log.write(json.dumps({"method": self.command, "path": self.path, "in_flight": concurrent,
                                       "headers": {k.lower(): v for k, v in self.headers.items()},
                                       "body": body.decode("utf-8", "replace")}) + "\n")
         with lock:
@@ -86,6 +98,9 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
 
+# A deep accept queue: tests open many connections at once, and the default
+# backlog of 5 drops SYNs that then wait a second for their retransmit.
+ThreadingHTTPServer.request_queue_size = 128
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print("PORT", server.server_address[1], flush=True)
 try:

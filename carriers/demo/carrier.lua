@@ -60,15 +60,25 @@ return {
     end
     local results = {}
     for _, parcel in ipairs(doc.parcels) do
+      if type(parcel) ~= "table" or type(parcel.code) ~= "string" then
+        return failure.broken("a parcel in the demo feed's answer has no code")
+      end
       if parcel.error == "not_found" then
         results[parcel.code] = failure.not_found("the demo feed has no scenario for " .. parcel.code)
       else
         local events = {}
+        if parcel.events ~= nil and type(parcel.events) ~= "table" then
+          return failure.broken("events of " .. parcel.code .. " is not a list")
+        end
         for _, e in ipairs(parcel.events or {}) do
+          if type(e) ~= "table" then return failure.broken("an event of " .. parcel.code .. " is not an object") end
           local status = STATUS[e.code]
           if not status then return failure.broken("unknown demo event code " .. tostring(e.code)) end
+          -- A time we cannot read means the feed changed shape: say so rather than guess.
+          local at, why = time.parse(tostring(e.time), "iso", "UTC")
+          if not at then return failure.broken(why) end
           events[#events + 1] = {
-            occurred_at = time.parse(e.time, "iso", "UTC"),
+            occurred_at = at,
             zone = "America/Sao_Paulo",
             status = status,
             code = e.code,
