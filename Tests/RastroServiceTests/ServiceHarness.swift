@@ -67,11 +67,13 @@ final class ServiceHarness: @unchecked Sendable {
     let clock: TestClock
     let scheduler: PollScheduler
     let inbox = Inbox<PollScheduler.Event>()
+    /// Polls the store could not record (SQLITE_BUSY would show here).
+    let recordFailures = Counter()
     private var runTask: Task<Void, Never>?
     let merchantId: Int64
 
-    init(carriers scripts: [String: String], baseURLs: [String: String], start: Timestamp = Timestamp(secondsSinceEpoch: 1_700_000_000),
-         settings: PollScheduler.Settings = .init()) throws {
+    init(carriers scripts: [String: String], baseURLs: [String: String], extraConfig: [String: String] = [:],
+         start: Timestamp = Timestamp(secondsSinceEpoch: 1_700_000_000), settings: PollScheduler.Settings = .init()) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-service-\(UUID().uuidString)")
         carriers = directory.appendingPathComponent("carriers")
         for (id, source) in scripts { try Self.write(source, id: id, in: carriers) }
@@ -79,11 +81,14 @@ final class ServiceHarness: @unchecked Sendable {
         registry = CarrierRegistry(directory: carriers)
         registry.reload()
         clock = TestClock(start)
-        let inbox = inbox
-        let poller = CarrierPoller(pool: try LuaPool(size: 2), client: CurlHTTPClient()) { id in ["base_url": baseURLs[id] ?? ""] }
+        let inbox = inbox, recordFailures = recordFailures
+        let poller = CarrierPoller(pool: try LuaPool(size: 2), client: CurlHTTPClient()) { id in extraConfig.merging(["base_url": baseURLs[id] ?? ""]) { _, b in b } }
         let clock = clock
         scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: { clock.now },
-                                  onEvent: { inbox.put($0) })
+                                  onEvent: { event in
+                                      if case .recordFailed = event { recordFailures.add() }
+                                      inbox.put(event)
+                                  })
         merchantId = try store.ensureMerchant(name: "loja", now: start).id!
     }
 
@@ -144,6 +149,9 @@ final class Inbox<T: Sendable>: Sendable {
         waiter?.resume(returning: value)
     }
 
+    /// Everything delivered and not yet read.
+    func drain() -> [T] { state.withLock { s in defer { s.buffer.removeAll() }; return s.buffer } }
+
     func next(timeout: Duration) async -> T? {
         await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
             let ready: T?? = state.withLock { s in
@@ -165,4 +173,10 @@ final class Inbox<T: Sendable>: Sendable {
             }
         }
     }
+}
+
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func add() { value.withLock { $0 += 1 } }
+    var count: Int { value.withLock { $0 } }
 }
