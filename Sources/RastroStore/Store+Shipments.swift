@@ -25,6 +25,19 @@ extension Store {
         }
     }
 
+    /// Sets (or clears, with nil) a merchant's cadence and window overrides, in seconds.
+    public func setMerchantPolling(name: String, every: Int64?, window: Int64?, now: Timestamp) throws -> Merchant {
+        if let every, every <= 0 { throw StoreError.invalid("poll cadence must be positive") }
+        if let window, window <= 0 { throw StoreError.invalid("poll window must be positive") }
+        return try write { db in
+            var merchant = try Merchant.filter(Column("name") == name).fetchOne(db) ?? Merchant(name: name, createdAt: now)
+            merchant.pollEvery = every
+            merchant.pollWindow = window
+            try merchant.save(db)
+            return merchant
+        }
+    }
+
     public func merchant(named name: String) throws -> Merchant? {
         try read { db in try Merchant.filter(Column("name") == name).fetchOne(db) }
     }

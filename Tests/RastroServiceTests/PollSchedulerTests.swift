@@ -125,3 +125,34 @@ struct PollSchedulerTests {
         #expect(shipment.status == .inTransit && shipment.leaseOwner == nil)
     }
 }
+
+@Suite("Poll policy overrides", .serialized)
+struct PollOverrideTests {
+    @Test func aMerchantsCadenceAndWindowOverrideTheCarriers() async throws {
+        let server = try LoopbackCarrier(routes: [["path": "/track", "body": parcels([("AC1", [(at: "2023-11-14T10:00:00Z", status: "in_transit", code: "RO")])])]])
+        let h = try ServiceHarness(carriers: ["acme": testCarrier(id: "acme", every: "6h", window: "12d12h")], baseURLs: ["acme": server.baseURL])
+        _ = try h.store.setMerchantPolling(name: "loja", every: 3600, window: 2 * 86400, now: h.clock.now)
+        let s = try h.register("acme", "AC1", dispatchedAt: h.clock.now)
+        h.start()
+        _ = try #require(await h.nextRecording())
+        let next = try #require(try h.shipment(s.id!).nextPollAt)
+        let gap = (next - h.clock.now).wholeSeconds
+        #expect(gap >= 3240 && gap <= 3960, "merchant cadence 1 h ± 10 %, got \(gap) s")
+        h.clock.set(h.clock.now + .seconds(2 * 86400))
+        h.scheduler.wake()
+        _ = try #require(await h.nextRecording())
+        await h.stop()
+        #expect(try h.shipment(s.id!).status == .expired)
+    }
+
+    @Test func aCarrierScriptsCadenceOverridesThePlatformDefault() async throws {
+        let server = try LoopbackCarrier(routes: [["path": "/track", "body": parcels([("AC1", [(at: "2023-11-14T10:00:00Z", status: "in_transit", code: "RO")])])]])
+        let h = try ServiceHarness(carriers: ["acme": testCarrier(id: "acme", every: "2h")], baseURLs: ["acme": server.baseURL])
+        let s = try h.register("acme", "AC1")
+        h.start()
+        _ = try #require(await h.nextRecording())
+        await h.stop()
+        let gap = (try #require(try h.shipment(s.id!).nextPollAt) - h.clock.now).wholeSeconds
+        #expect(gap >= 6480 && gap <= 7920, "carrier cadence 2 h ± 10 %, got \(gap) s")
+    }
+}
