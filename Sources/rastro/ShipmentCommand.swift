@@ -9,7 +9,7 @@ struct ShipmentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipment",
         abstract: "Register and inspect shipments in the database (works while `rastro serve` runs).",
-        subcommands: [Add.self, Show.self, List.self]
+        subcommands: [Add.self, Show.self, List.self, Poll.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -113,6 +113,35 @@ struct ShipmentCommand: AsyncParsableCommand {
                 let next = shipment.nextPollAt.map { "next poll \($0.iso8601)" } ?? "not polled"
                 print([String(shipment.id!), shipment.carrier, shipment.trackingNumber, shipment.status.rawValue, next]
                     .joined(separator: "\t"))
+            }
+        }
+    }
+}
+
+extension ShipmentCommand {
+    struct Poll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Poll a shipment now (a running `rastro serve` picks it up within a second), at most once per 5 minutes."
+        )
+
+        @Argument(help: "Tracking number.") var code: String
+        @OptionGroup var dataOption: DataOption
+
+        func run() async throws {
+            let store = try dataOption.openStore()
+            guard let merchant = try store.merchant(named: dataOption.merchant) else { throw ValidationError("no merchant \(dataOption.merchant)") }
+            let number = code.trimmingCharacters(in: .whitespaces).uppercased()
+            let shipments = try store.shipments(trackingNumber: number, merchantId: merchant.id!)
+            guard !shipments.isEmpty else { throw ValidationError("no shipment with tracking number \(number)") }
+            for shipment in shipments {
+                do {
+                    switch try store.requestPoll(shipmentId: shipment.id!, merchantId: merchant.id!, policy: .platformDefault, now: .now) {
+                    case .success: print("\(shipment.carrier) \(number): poll due now")
+                    case .failure(let cooldown): throw ValidationError("\(shipment.carrier) \(number) was polled on request recently; next allowed at \(cooldown.allowedAt.iso8601)")
+                    }
+                } catch let e as StoreError where e.isConflict {
+                    throw ValidationError(e.description)
+                }
             }
         }
     }

@@ -145,4 +145,18 @@ struct ServeTests {
         #expect(try eventually(timeout: 20) { (try show("AC8")["status"] as? String) == "out_for_delivery" }, "\(serve.logText)")
         #expect(serve.stop() == 0)
     }
+
+    @Test func pollNowReachesARunningServeAndHasACooldown() throws {
+        try writeCarrier(e2eCarrier(every: "1h"))
+        let server = try LoopbackCarrier(routes: [["path": "/track", "body": body([("AC9", [("2026-01-05T10:00:00Z", "in_transit", "RO")])])]])
+        let serve = try ServeProcess(data: data, carriers: carriers, environment: ["RASTRO_ACME_BASE_URL": server.baseURL])
+        #expect(try RastroBinary.run(["shipment", "add", "acme", "AC9", "--data", data.path, "--carriers", carriers.path]).status == 0)
+        #expect(eventually(timeout: 20) { server.requests().count == 1 })
+        let now = try cli(["shipment", "poll", "AC9"])
+        #expect(now.status == 0 && now.output.contains("poll due now"), "\(now.output)")
+        #expect(eventually(timeout: 20) { server.requests().count == 2 }, "\(serve.logText)")
+        let again = try cli(["shipment", "poll", "AC9"])
+        #expect(again.status != 0 && again.output.contains("next allowed at"), "\(again.output)")
+        #expect(serve.stop() == 0)
+    }
 }
