@@ -4,7 +4,8 @@ import PackageDescription
 // Layers are targets: C bindings at the bottom, the pure domain in RastroCore,
 // the Lua runtime in RastroScripting, the carrier contract in RastroCarriers,
 // libcurl in RastroTransport, SQLite in RastroStore, the background services
-// (scheduler, poller, carrier registry) in RastroService, the HTTP side in
+// (scheduler, poller, carrier registry) in RastroService, rules, templates
+// and the notification outbox in RastroNotify, the HTTP side in
 // RastroServer, and the `rastro`
 // executable on top.
 let package = Package(
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -48,9 +51,18 @@ let package = Package(
             dependencies: ["RastroCore", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
+            name: "RastroNotify",
+            dependencies: [
+                "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore", "CCurl",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "RastroService",
             dependencies: [
-                "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                "RastroNotify", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -65,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "rastro",
             dependencies: [
-                "RastroServer", "RastroService", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                "RastroServer", "RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,7 +89,8 @@ let package = Package(
         .testTarget(name: "RastroScriptingTests", dependencies: ["RastroScripting"]),
         .testTarget(name: "RastroCarriersTests", dependencies: ["RastroCarriers", "RastroTransport", "RastroTestSupport"]),
         .testTarget(name: "RastroStoreTests", dependencies: ["RastroStore", "RastroCore"]),
-        .testTarget(name: "RastroServiceTests", dependencies: ["RastroService", "RastroStore", "RastroCarriers", "RastroTestSupport"]),
+        .testTarget(name: "RastroNotifyTests", dependencies: ["RastroNotify", "RastroStore", "RastroTestSupport"]),
+        .testTarget(name: "RastroServiceTests", dependencies: ["RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroTestSupport"]),
         .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport"]),
     ]
 )

@@ -227,6 +227,21 @@ local carriers = {
   end,
 }
 
-return { json = json, xml = xml, url = url, failure = failure, carriers = carriers, text = text }
+-- notification intents (rules) ----------------------------------------------
+-- notify.email{ template = "delivered", to = "a@b.c", locale = "pt-BR", at = "<UTC ISO>" }
+-- notify.webhook{ endpoint = "marketplace", event = "shipment.delivered" }
+-- Rules return these; they describe what to send and never send anything.
+local notify = {
+  email = function(t)
+    if type(t) ~= "table" then error("email{...}: expected a table of fields", 2) end
+    return { kind = "email", template = t.template, to = t.to, locale = t.locale, at = t.at }
+  end,
+  webhook = function(t)
+    if type(t) ~= "table" then error("webhook{...}: expected a table of fields", 2) end
+    return { kind = "webhook", endpoint = t.endpoint, event = t.event, at = t.at }
+  end,
+}
+
+return { json = json, xml = xml, url = url, failure = failure, carriers = carriers, text = text, notify = notify }
 """#
 }

@@ -36,6 +36,8 @@ public final class PollScheduler: Sendable {
     let now: @Sendable () -> Timestamp
     let logger: Logger
     let onEvent: @Sendable (Event) -> Void
+    /// Rules: the notifications of each change, written in the change's transaction.
+    let notify: ChangeNotifier?
     /// Identifies this process's leases.
     public let owner: String
 
@@ -49,7 +51,9 @@ public final class PollScheduler: Sendable {
 
     public init(store: Store, registry: CarrierRegistry, poller: CarrierPoller, settings: Settings = .init(),
                 now: @escaping @Sendable () -> Timestamp = { Timestamp(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)) },
-                logger: Logger = Logger(label: "rastro.scheduler"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+                logger: Logger = Logger(label: "rastro.scheduler"), notify: ChangeNotifier? = nil,
+                onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+        self.notify = notify
         self.store = store
         self.registry = registry
         self.poller = poller
@@ -140,11 +144,11 @@ public final class PollScheduler: Sendable {
         let unitByShipment = Dictionary(zip(batch.map(\.shipmentId), units), uniquingKeysWith: { a, _ in a })
         let fallback = settings.policy
         do {
-            let recording = try store.recordPoll(report, now: finished) { shipment, outcome in
+            let recording = try store.recordPoll(report, now: finished, decide: { shipment, outcome in
                 (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
                                                           consecutiveFailures: shipment.pollFailures, now: finished,
                                                           unit: unitByShipment[shipment.id!] ?? 0.5)
-            }
+            }, notify: notify)
             for change in recording.changes where change.from != change.to {
                 logger.info("status changed", metadata: [
                     "carrier": "\(version.id)", "shipment": "\(change.shipment.id!)", "tracking": "\(change.shipment.trackingNumber)", "poll": "\(recording.pollId)",

@@ -13,13 +13,16 @@ public struct Merchant: Codable, Sendable, Hashable, FetchableRecord, MutablePer
     /// Cadence and window overrides in seconds (nil: the carrier's or the platform's).
     public var pollEvery: Int64?
     public var pollWindow: Int64?
+    /// The locale of emails whose customer has none (before the `en` fallback).
+    public var defaultLocale: String?
 
-    public init(id: Int64? = nil, name: String, createdAt: Timestamp, pollEvery: Int64? = nil, pollWindow: Int64? = nil) {
+    public init(id: Int64? = nil, name: String, createdAt: Timestamp, pollEvery: Int64? = nil, pollWindow: Int64? = nil, defaultLocale: String? = nil) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
         self.pollEvery = pollEvery
         self.pollWindow = pollWindow
+        self.defaultLocale = defaultLocale
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

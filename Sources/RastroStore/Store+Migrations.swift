@@ -107,6 +107,65 @@ extension Store {
             ) WITHOUT ROWID;
             """)
         }
+        migrator.registerMigration("v2 notification outbox, delivery attempts, webhook endpoints") { db in
+            try db.execute(sql: """
+            ALTER TABLE merchant ADD COLUMN default_locale TEXT;
+
+            -- Where a merchant's webhooks go; `name` is what rules say (webhook{ endpoint = "marketplace" }).
+            CREATE TABLE webhook_endpoint (
+                id INTEGER PRIMARY KEY,
+                merchant_id INTEGER NOT NULL REFERENCES merchant(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                url TEXT,
+                secret TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                disabled_at INTEGER,
+                disabled_reason TEXT,
+                UNIQUE (merchant_id, name)
+            );
+
+            -- Notifications to deliver, written in the same transaction as the change that caused them.
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                -- The stable id receivers deduplicate on: the email's Message-ID, the webhook-id.
+                message_id TEXT NOT NULL UNIQUE,
+                -- The same change seen twice (a push and a poll) yields the same key: one row.
+                dedupe_key TEXT NOT NULL UNIQUE,
+                merchant_id INTEGER NOT NULL REFERENCES merchant(id) ON DELETE CASCADE,
+                shipment_id INTEGER REFERENCES shipment(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),
+                template TEXT,
+                recipient TEXT,
+                locale TEXT,
+                endpoint TEXT,
+                event TEXT,
+                -- JSON: the template variables (email) or the body (webhook), as of the change.
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                next_attempt_at INTEGER,
+                lease_owner TEXT,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                sent_at INTEGER,
+                failed_at INTEGER,
+                CHECK ((kind = 'email' AND template IS NOT NULL AND recipient IS NOT NULL)
+                    OR (kind = 'webhook' AND endpoint IS NOT NULL AND event IS NOT NULL))
+            );
+            CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'pending';
+            CREATE INDEX outbox_shipment ON outbox(shipment_id);
+
+            CREATE TABLE delivery_attempt (
+                id INTEGER PRIMARY KEY,
+                outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+                attempted_at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'retry', 'failed')),
+                detail TEXT
+            );
+            CREATE INDEX delivery_attempt_outbox ON delivery_attempt(outbox_id);
+            """)
+        }
         return migrator
     }
 }

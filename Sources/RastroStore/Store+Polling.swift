@@ -61,16 +61,39 @@ public struct PollReport: Sendable {
 /// A shipment whose status moved, with the events that moved it: what rules see.
 public struct ShipmentChange: Sendable, Hashable {
     public var shipment: Shipment
+    public var merchant: Merchant
     public var from: TrackingStatus
     public var to: TrackingStatus
     public var newEvents: [TrackingEvent]
+    /// The shipment's effective timeline after the change, oldest first.
+    public var timeline: [TrackingEvent]
+
+    public init(shipment: Shipment, merchant: Merchant, from: TrackingStatus, to: TrackingStatus, newEvents: [TrackingEvent], timeline: [TrackingEvent]) {
+        self.shipment = shipment
+        self.merchant = merchant
+        self.from = from
+        self.to = to
+        self.newEvents = newEvents
+        self.timeline = timeline
+    }
+
+    /// What makes this change this change: the transition and the events that caused it.
+    /// The same change seen twice has the same key, so its notifications are written once.
+    public func key(carrier: String) -> String {
+        "\(from.rawValue)>\(to.rawValue)|" + newEvents.map { $0.identity(carrier: carrier) }.sorted().joined(separator: ",")
+    }
 }
+
+/// Turns a change into the notifications to send; runs inside the transaction that stores the change.
+public typealias ChangeNotifier = @Sendable (ShipmentChange) -> [OutboxIntent]
 
 /// What the store recorded for one poll.
 public struct PollRecording: Sendable {
     public var pollId: Int64
     public var newEvents: Int
     public var changes: [ShipmentChange]
+    /// Outbox rows written with the poll.
+    public var notifications: Int
 }
 
 extension Store {
@@ -124,7 +147,8 @@ extension Store {
     /// `decide` is the scheduler's pure policy, called inside the transaction with the
     /// shipment as it will be after this poll (new status, failure count).
     public func recordPoll(_ report: PollReport, now: Timestamp,
-                           decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision) throws -> PollRecording {
+                           decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision,
+                           notify: ChangeNotifier? = nil) throws -> PollRecording {
         try write { db in
             var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
                                   finishedAt: now, durationMs: report.durationMs, httpStatus: report.response?.status,
@@ -140,6 +164,8 @@ extension Store {
             }
             var changes: [ShipmentChange] = []
             var newEventCount = 0
+            var notifications = 0
+            var merchants: [Int64: Merchant] = [:]
             var outcomes: [String: Int] = [:]
             for item in report.items {
                 guard var shipment = try Shipment.fetchOne(db, key: item.shipmentId) else { continue }
@@ -166,7 +192,7 @@ extension Store {
                     outcomes[failure.kind.rawValue, default: 0] += 1
                 }
                 newEventCount += added.count
-                try applyStatus(&shipment, db: db)
+                let timeline = try applyStatus(&shipment, db: db)
                 if case .answered = policyOutcome { shipment.pollFailures = 0 } else { shipment.pollFailures += 1 }
                 shipment.lastPolledAt = now
                 shipment.lastOutcome = item.outcome.label(newEvents: !added.isEmpty)
@@ -185,7 +211,14 @@ extension Store {
                 if shipment.status != before { shipment.statusChangedAt = now }
                 try shipment.update(db)
                 if shipment.status != before || !added.isEmpty {
-                    changes.append(ShipmentChange(shipment: shipment, from: before, to: shipment.status, newEvents: added))
+                    let merchant = try merchants[shipment.merchantId] ?? Merchant.fetchOne(db, key: shipment.merchantId)!
+                    merchants[shipment.merchantId] = merchant
+                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline)
+                    changes.append(change)
+                    if let notify {
+                        notifications += try Self.insertOutbox(notify(change), changeKey: change.key(carrier: report.carrier),
+                                                               merchantId: shipment.merchantId, shipmentId: shipment.id, now: now, db: db)
+                    }
                 }
             }
             let hour = now.secondsSinceEpoch - now.secondsSinceEpoch % 3600
@@ -195,27 +228,29 @@ extension Store {
                     ON CONFLICT (carrier, hour, outcome) DO UPDATE SET count = count + excluded.count
                     """, arguments: [report.carrier, hour, outcome, count])
             }
-            return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes)
+            return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications)
         }
     }
 
-    /// Re-derives a shipment's status from all its stored events (a pure function of them).
-    func applyStatus(_ shipment: inout Shipment, db: Database) throws {
-        guard shipment.status != .expired || shipment.expiryReason == nil else {
-            // Expired stays expired unless a later event shows where the parcel went.
-            let events = try EventRecord.filter(Column("shipment_id") == shipment.id!).fetchAll(db).map(\.event)
-            let derived = ShipmentStatus.derive(from: events)
-            if derived.isTerminal { shipment.status = derived }
-            return
-        }
+    /// Re-derives a shipment's status from all its stored events (a pure function of them);
+    /// returns the effective timeline, oldest first.
+    @discardableResult
+    func applyStatus(_ shipment: inout Shipment, db: Database) throws -> [TrackingEvent] {
         let events = try EventRecord.filter(Column("shipment_id") == shipment.id!)
             .order(Column("occurred_at").desc, Column("id").desc).fetchAll(db).map(\.event)
+        let timeline = ShipmentStatus.effectiveTimeline(events)
         let derived = ShipmentStatus.derive(from: events)
-        if events.isEmpty { return }
+        if shipment.status == .expired {
+            // Expired stays expired unless a later event shows where the parcel went.
+            if derived.isTerminal { shipment.status = derived }
+            return timeline
+        }
+        if events.isEmpty { return timeline }
         shipment.status = derived
         if derived == .delivered, shipment.deliveredAt == nil {
-            shipment.deliveredAt = ShipmentStatus.effectiveTimeline(events).last(where: { $0.status == .delivered })?.occurredAt
+            shipment.deliveredAt = timeline.last(where: { $0.status == .delivered })?.occurredAt
         }
+        return timeline
     }
 
     /// Poll outcomes of a carrier since `since`, by outcome (the material of carrier health).

@@ -50,7 +50,8 @@ extension Store {
 
     /// Registers a shipment; its first poll is due at once. A second registration
     /// of the same carrier and number for the same merchant is a conflict.
-    public func registerShipment(_ new: NewShipment, merchantId: Int64, now: Timestamp) throws -> Shipment {
+    public func registerShipment(_ new: NewShipment, merchantId: Int64, now: Timestamp,
+                                 notify: (@Sendable (Shipment, Merchant) -> [OutboxIntent])? = nil) throws -> Shipment {
         try write { db in
             let existing = try Shipment
                 .filter(Column("merchant_id") == merchantId && Column("carrier") == new.carrier && Column("tracking_number") == new.trackingNumber)
@@ -63,6 +64,9 @@ extension Store {
                 dispatchedAt: new.dispatchedAt ?? now, createdAt: now, status: .pending, statusChangedAt: now,
                 nextPollAt: now, pollFailures: 0)
             try shipment.insert(db)
+            if let notify, let merchant = try Merchant.fetchOne(db, key: merchantId) {
+                _ = try Self.insertOutbox(notify(shipment, merchant), changeKey: "registered", merchantId: merchantId, shipmentId: shipment.id, now: now, db: db)
+            }
             return shipment
         }
     }

@@ -53,12 +53,14 @@ public final class CurlHTTPClient: Sendable {
         self.engine = engine
     }
 
-    public func perform(_ request: HTTPRequest, policy: EgressPolicy) async throws -> HTTPResponse {
+    /// `pinned`: connect to this address for the URL's host (checked by the caller), so a DNS
+    /// answer that changes between the check and the connection cannot redirect the request.
+    public func perform(_ request: HTTPRequest, policy: EgressPolicy, pinned: String? = nil) async throws -> HTTPResponse {
         guard policy.allows(request.url) else {
             let host = URLComponents(string: request.url)?.host ?? request.url
             throw TransportError(kind: .hostNotAllowed, message: "\(host) is not in the carrier's allowed hosts (\(policy.hosts.sorted().joined(separator: ", ")))")
         }
-        let transfer = try HTTPTransfer(request, cap: maxResponseBytes)
+        let transfer = try HTTPTransfer(request, cap: maxResponseBytes, pinned: pinned)
         return try await withCheckedThrowingContinuation { continuation in
             engine.submit(transfer.easy) { code in
                 continuation.resume(with: Result { try transfer.finish(code) })
@@ -74,6 +76,7 @@ final class HTTPTransfer: @unchecked Sendable {
     let request: HTTPRequest
     let cap: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var resolveList: UnsafeMutablePointer<curl_slist>?
     private let sink: Sink
 
     /// Collects the body and headers; refuses bytes past the cap.
@@ -85,7 +88,7 @@ final class HTTPTransfer: @unchecked Sendable {
         init(cap: Int) { self.cap = cap }
     }
 
-    init(_ request: HTTPRequest, cap: Int) throws {
+    init(_ request: HTTPRequest, cap: Int, pinned: String? = nil) throws {
         guard let h = curl_easy_init() else { throw TransportError(kind: .connection, message: "curl_easy_init failed") }
         easy = h
         self.request = request
@@ -106,6 +109,12 @@ final class HTTPTransfer: @unchecked Sendable {
         for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
         headerList = curl_slist_append(headerList, "Expect:")
         rastro_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)
+        if let pinned, let components = URLComponents(string: request.url), let host = components.host {
+            let port = components.port ?? (components.scheme == "https" ? 443 : 80)
+            let address = pinned.contains(":") ? "[\(pinned)]" : pinned
+            resolveList = curl_slist_append(resolveList, "\(host):\(port):\(address)")
+            rastro_curl_setopt_slist(h, CURLOPT_RESOLVE, resolveList)
+        }
         if let body = request.body {
             // COPYPOSTFIELDS: curl keeps its own copy, so no buffer has to outlive this call.
             rastro_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -133,6 +142,7 @@ final class HTTPTransfer: @unchecked Sendable {
     deinit {
         curl_easy_cleanup(easy)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(resolveList)
     }
 
     /// The response, or why there is none; called on the engine thread when the transfer ends.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RastroCarriers
 import RastroCore
+import RastroNotify
 import RastroScripting
 import RastroServer
 import RastroService
@@ -37,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var dataOption: DataOption
     @OptionGroup var carriersOption: CarriersOption
+    @OptionGroup var rulesOption: RulesOption
 
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -83,15 +85,33 @@ struct ServeCommand: AsyncParsableCommand {
             }
             return config
         }
+        let notify = try NotifySetup(rulesDirectory: rulesOption.rules, dataDirectory: dataOption.data,
+                                     carrier: NotifySetup.carrierInfo(registry))
+        if notify.rules.current("default") == nil {
+            logger.warning("no \(rulesOption.rules)/default.lua; the built-in default rules apply")
+        }
+        logger.info("notifications", metadata: ["mail": "\(notify.mail.description)", "locales": "\(notify.templates.locales.joined(separator: ","))"])
+        let deliverer = OutboxDeliverer(store: store, templates: notify.templates, mail: notify.mail,
+                                        settings: notify.delivererSettings, now: now)
         var settings = PollScheduler.Settings()
         settings.lease = .seconds(max(5, lease))
-        let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now)
+        let engine = notify.engine
+        let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now,
+                                      notify: { change in
+                                          let intents = engine.notifier(change)
+                                          if !intents.isEmpty { deliverer.wake() }
+                                          return intents
+                                      })
 
         if demo {
             guard registry.current("demo") != nil else { throw ValidationError("--demo needs carriers/demo/carrier.lua") }
             for number in DemoCarrierFeed.sampleNumbers {
                 do {
-                    let s = try store.registerShipment(NewShipment(carrier: "demo", trackingNumber: number, orderId: "demo-order-\(number.split(separator: "-").last ?? "1")"), merchantId: merchant.id!, now: now())
+                    let s = try store.registerShipment(
+                    NewShipment(carrier: "demo", trackingNumber: number, orderId: "demo-order-\(number.split(separator: "-").last ?? "1")",
+                                invoiceNumber: "NF-\(number.split(separator: "-")[1].prefix(3))-1", customerEmail: "customer@example.com",
+                                customerName: "Demo Customer", customerLocale: "pt-BR"),
+                    merchantId: merchant.id!, now: now(), notify: { engine.intentsForRegistration(shipment: $0, merchant: $1, now: now()) })
                     logger.info("demo parcel registered", metadata: ["shipment": "\(s.id!)", "tracking": "\(number)"])
                 } catch let e as StoreError where e.isConflict {
                     continue
@@ -112,6 +132,14 @@ struct ServeCommand: AsyncParsableCommand {
             services: [
                 .init(service: app),
                 .init(service: ClosureService(name: "carrier-reload") { await registry.watch(every: .milliseconds(Int64(reloadEvery * 1000))) }),
+                .init(service: ClosureService(name: "rules-reload") {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(Int64(reloadEvery * 1000)))
+                        notify.rules.reload()
+                        notify.templates.reload()
+                    }
+                }),
+                .init(service: ClosureService(name: "outbox") { await deliverer.run() }),
                 .init(service: ClosureService(name: "scheduler") {
                     // Polls start once the listener is up: the demo carrier's feed lives there.
                     while boundPort.withLock({ $0 }) == 0, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }

@@ -16,25 +16,7 @@ public final class LoopbackCarrier {
         let spec = directory.appendingPathComponent("spec.json")
         try JSONSerialization.data(withJSONObject: ["routes": routes]).write(to: spec)
         requestLog = directory.appendingPathComponent("requests.jsonl")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.packageRoot.appendingPathComponent("Tests/helpers/carrier_server.py").path, spec.path, requestLog.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        // Wait for the server's own signal that it listens, not for a fixed time.
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let text = String(data: line, encoding: .utf8), text.hasPrefix("PORT "),
-              let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "carrier server did not start"])
-        }
-        self.port = port
+        (process, port) = try PythonHelper.start("carrier_server.py", arguments: [spec.path, requestLog.path])
     }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -75,9 +57,7 @@ public final class LoopbackCarrier {
     }
 
     deinit {
-        // SIGKILL: the child may inherit a signal mask that blocks SIGTERM.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        PythonHelper.stop(process)
         try? FileManager.default.removeItem(at: directory)
     }
 }

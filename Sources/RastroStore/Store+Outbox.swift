@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import RastroCore
+
+extension Store {
+    /// Writes a change's notifications; called inside the transaction that stores the change.
+    /// A row whose dedupe key exists already (the same change seen again) is skipped.
+    static func insertOutbox(_ intents: [OutboxIntent], changeKey: String, merchantId: Int64, shipmentId: Int64?,
+                             now: Timestamp, db: Database) throws -> Int {
+        var inserted = 0
+        for intent in intents {
+            // A webhook goes only to an endpoint the merchant set up (with its secret) and has not been disabled.
+            if intent.kind == .webhook {
+                guard let name = intent.endpoint,
+                      let endpoint = try WebhookEndpoint.filter(Column("merchant_id") == merchantId && Column("name") == name).fetchOne(db),
+                      endpoint.disabledAt == nil else { continue }
+            }
+            let dedupe = StableHash.fnv1a64("\(shipmentId.map(String.init) ?? "-")\u{1F}\(changeKey)\u{1F}\(intent.key)")
+            var row = OutboxRecord(
+                messageId: "rastro-\(dedupe)-\(shipmentId.map(String.init) ?? "0")", dedupeKey: dedupe, merchantId: merchantId,
+                shipmentId: shipmentId, kind: intent.kind, template: intent.template, recipient: intent.recipient,
+                locale: intent.locale, endpoint: intent.endpoint, event: intent.event, payload: intent.payload,
+                status: .pending, attempts: 0, nextAttemptAt: max(now, intent.notBefore ?? now), createdAt: now)
+            try row.insert(db, onConflict: .ignore)
+            if db.changesCount > 0 { inserted += 1 }
+        }
+        return inserted
+    }
+
+    /// Claims due notifications, oldest due first; a claim holds a row until `leaseUntil`.
+    public func claimDueOutbox(limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) throws -> [OutboxRecord] {
+        try write { db in
+            let rows = try OutboxRecord
+                .filter(Column("status") == OutboxRecord.Status.pending && Column("next_attempt_at") <= now)
+                .order(Column("next_attempt_at"), Column("id")).limit(limit).fetchAll(db)
+            for var row in rows {
+                row.nextAttemptAt = leaseUntil
+                row.leaseOwner = owner
+                try row.update(db)
+            }
+            return rows
+        }
+    }
+
+    public enum DeliveryResult: Sendable, Hashable {
+        case sent
+        case retry(at: Timestamp, error: String)
+        case failed(error: String)
+    }
+
+    /// Records one delivery attempt and its consequence for the row.
+    public func recordDelivery(outboxId: Int64, owner: String, result: DeliveryResult, durationMs: Int64, now: Timestamp) throws {
+        try write { db in
+            guard var row = try OutboxRecord.fetchOne(db, key: outboxId) else { return }
+            var attempt = DeliveryAttemptRecord(outboxId: outboxId, attemptedAt: now, durationMs: durationMs, outcome: .sent)
+            row.attempts += 1
+            switch result {
+            case .sent:
+                row.status = .sent
+                row.sentAt = now
+                row.nextAttemptAt = nil
+                row.lastError = nil
+            case .retry(let at, let error):
+                attempt.outcome = .retry
+                attempt.detail = error
+                row.nextAttemptAt = at
+                row.lastError = error
+            case .failed(let error):
+                attempt.outcome = .failed
+                attempt.detail = error
+                row.status = .failed
+                row.failedAt = now
+                row.nextAttemptAt = nil
+                row.lastError = error
+            }
+            if row.leaseOwner == owner { row.leaseOwner = nil }
+            try row.update(db)
+            try attempt.insert(db)
+        }
+    }
+
+    /// A merchant's notifications, newest first.
+    public func outbox(merchantId: Int64, status: OutboxRecord.Status? = nil, shipmentId: Int64? = nil, limit: Int = 50) throws -> [OutboxRecord] {
+        try read { db in
+            var request = OutboxRecord.filter(Column("merchant_id") == merchantId)
+            if let status { request = request.filter(Column("status") == status) }
+            if let shipmentId { request = request.filter(Column("shipment_id") == shipmentId) }
+            return try request.order(Column("id").desc).limit(max(1, min(limit, 500))).fetchAll(db)
+        }
+    }
+
+    public func deliveryAttempts(outboxId: Int64) throws -> [DeliveryAttemptRecord] {
+        try read { db in try DeliveryAttemptRecord.filter(Column("outbox_id") == outboxId).order(Column("id")).fetchAll(db) }
+    }
+
+    /// Puts a failed (or sent) notification back in the queue with the same id, due now.
+    public func resend(outboxId: Int64, merchantId: Int64, now: Timestamp) throws -> OutboxRecord {
+        try write { db in
+            guard var row = try OutboxRecord.filter(Column("id") == outboxId && Column("merchant_id") == merchantId).fetchOne(db) else {
+                throw StoreError.notFound("notification \(outboxId)")
+            }
+            row.status = .pending
+            row.nextAttemptAt = now
+            row.leaseOwner = nil
+            row.failedAt = nil
+            try row.update(db)
+            return row
+        }
+    }
+
+    /// Pending notifications and the oldest one's due time (for status and metrics).
+    public func outboxBacklog(now: Timestamp) throws -> (pending: Int, failed: Int, oldestDue: Timestamp?) {
+        try read { db in
+            let pending = try OutboxRecord.filter(Column("status") == OutboxRecord.Status.pending).fetchCount(db)
+            let failed = try OutboxRecord.filter(Column("status") == OutboxRecord.Status.failed).fetchCount(db)
+            let oldest = try Timestamp.fetchOne(db, sql: "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            return (pending, failed, oldest)
+        }
+    }
+
+    // MARK: Webhook endpoints
+
+    /// Creates or updates a merchant's named endpoint; a new endpoint gets `secret`, an existing one keeps its own.
+    public func upsertWebhookEndpoint(merchantId: Int64, name: String, url: String?, secret: String, now: Timestamp) throws -> WebhookEndpoint {
+        try write { db in
+            if var existing = try WebhookEndpoint.filter(Column("merchant_id") == merchantId && Column("name") == name).fetchOne(db) {
+                existing.url = url
+                existing.disabledAt = nil
+                existing.disabledReason = nil
+                try existing.update(db)
+                return existing
+            }
+            var endpoint = WebhookEndpoint(merchantId: merchantId, name: name, url: url, secret: secret, createdAt: now)
+            try endpoint.insert(db)
+            return endpoint
+        }
+    }
+
+    public func webhookEndpoint(merchantId: Int64, name: String) throws -> WebhookEndpoint? {
+        try read { db in try WebhookEndpoint.filter(Column("merchant_id") == merchantId && Column("name") == name).fetchOne(db) }
+    }
+
+    /// A receiver answered 410 Gone: stop sending to it until an operator re-enables it.
+    public func disableWebhookEndpoint(id: Int64, reason: String, now: Timestamp) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE webhook_endpoint SET disabled_at = ?, disabled_reason = ? WHERE id = ?", arguments: [now, reason, id])
+        }
+    }
+}
