@@ -35,6 +35,38 @@ public struct Shipment: Codable, Sendable, Hashable, FetchableRecord, MutablePer
     public var lastOutcome: String?
     public var pollRequestedAt: Timestamp?
 
+    public init(id: Int64? = nil, merchantId: Int64, carrier: String, trackingNumber: String, orderId: String? = nil,
+                invoiceNumber: String? = nil, customerEmail: String? = nil, customerName: String? = nil, customerLocale: String? = nil,
+                marketplaceEndpoint: String? = nil, dispatchedAt: Timestamp, createdAt: Timestamp, status: TrackingStatus = .pending,
+                statusChangedAt: Timestamp, estimatedDelivery: Timestamp? = nil, deliveredAt: Timestamp? = nil, expiryReason: String? = nil,
+                cancelledAt: Timestamp? = nil, nextPollAt: Timestamp? = nil, leaseOwner: String? = nil, pollFailures: Int = 0,
+                lastPolledAt: Timestamp? = nil, lastOutcome: String? = nil, pollRequestedAt: Timestamp? = nil) {
+        self.id = id
+        self.merchantId = merchantId
+        self.carrier = carrier
+        self.trackingNumber = trackingNumber
+        self.orderId = orderId
+        self.invoiceNumber = invoiceNumber
+        self.customerEmail = customerEmail
+        self.customerName = customerName
+        self.customerLocale = customerLocale
+        self.marketplaceEndpoint = marketplaceEndpoint
+        self.dispatchedAt = dispatchedAt
+        self.createdAt = createdAt
+        self.status = status
+        self.statusChangedAt = statusChangedAt
+        self.estimatedDelivery = estimatedDelivery
+        self.deliveredAt = deliveredAt
+        self.expiryReason = expiryReason
+        self.cancelledAt = cancelledAt
+        self.nextPollAt = nextPollAt
+        self.leaseOwner = leaseOwner
+        self.pollFailures = pollFailures
+        self.lastPolledAt = lastPolledAt
+        self.lastOutcome = lastOutcome
+        self.pollRequestedAt = pollRequestedAt
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
