@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RastroCarriers
 import RastroCore
+import RastroNotify
 import RastroScripting
 import RastroStore
 
@@ -25,6 +26,7 @@ struct ShipmentCommand: AsyncParsableCommand {
         @Option(help: "Dispatch time, ISO-8601 (default: now). The tracking window counts from it.") var dispatched: String?
         @OptionGroup var dataOption: DataOption
         @OptionGroup var carriersOption: CarriersOption
+        @OptionGroup var rulesOption: RulesOption
 
         func run() async throws {
             let number = code.trimmingCharacters(in: .whitespaces).uppercased()
@@ -47,12 +49,18 @@ struct ShipmentCommand: AsyncParsableCommand {
             let store = try dataOption.openStore()
             let now = Timestamp.now
             let merchant = try store.ensureMerchant(name: dataOption.merchant, now: now)
+            let definition = script.definition
+            let notify = try NotifySetup(rulesDirectory: rulesOption.rules, dataDirectory: dataOption.data) { _ in
+                .init(name: definition.name, trackingURL: definition.trackingURL)
+            }
+            let engine = notify.engine
             let shipment: Shipment
             do {
+                // The rules' on_registered notifications (the "order invoiced" email) commit with the shipment.
                 shipment = try store.registerShipment(
                     NewShipment(carrier: carrier, trackingNumber: number, orderId: order, invoiceNumber: invoice, customerEmail: email,
                                 customerName: name, customerLocale: locale, dispatchedAt: dispatchedAt),
-                    merchantId: merchant.id!, now: now)
+                    merchantId: merchant.id!, now: now, notify: { engine.intentsForRegistration(shipment: $0, merchant: $1, now: now) })
             } catch let e as StoreError where e.isConflict {
                 throw ValidationError(e.description)
             }

@@ -159,4 +159,45 @@ struct ServeTests {
         #expect(again.status != 0 && again.output.contains("next allowed at"), "\(again.output)")
         #expect(serve.stop() == 0)
     }
+
+    @Test func aParcelsChangesReachTheCustomerByEmailOverSMTPAndTheMarketplaceByWebhook() throws {
+        try writeCarrier(e2eCarrier())
+        let t = [("2026-01-05T10:00:00Z", "in_transit", "RO")]
+        let o = [("2026-01-06T11:00:00Z", "out_for_delivery", "OEC")] + t
+        let server = try LoopbackCarrier(routes: [["path": "/track", "sequence": [["body": body([("AC5", t)])], ["body": body([("AC5", o)])]]]])
+        let receiver = try LoopbackCarrier(routes: [["method": "POST", "path": "/hooks", "status": 204]])
+        let smtp = try LoopbackSMTP()
+        let rules = RastroBinary.root.appendingPathComponent("rules").path
+        let hook = try cli(["merchant", "webhook", "default", "marketplace", "--url", receiver.baseURL + "/hooks"])
+        #expect(hook.output.contains("signing secret (shown once): whsec_"), "\(hook.output)")
+        let serve = try ServeProcess(data: data, carriers: carriers, extra: ["--rules", rules], environment: [
+            "RASTRO_ACME_BASE_URL": server.baseURL, "RASTRO_SMTP_URL": smtp.url, "RASTRO_WEBHOOKS_ALLOW_PRIVATE": "1",
+        ])
+        let add = try RastroBinary.run(["shipment", "add", "acme", "AC5", "--order", "1042-01", "--invoice", "4587", "--email", "ana@example.com.br",
+                                        "--locale", "pt-BR", "--data", data.path, "--carriers", carriers.path, "--rules", rules])
+        #expect(add.status == 0, "\(add.output)")
+        // order_invoiced at registration, order_shipped at the first scan, out_for_delivery at the second.
+        #expect(eventually(timeout: 30) { smtp.messages().count >= 3 }, "\(serve.logText)")
+        let subjects = smtp.messages().compactMap { String(data: $0, encoding: .utf8) }
+        #expect(subjects.contains { $0.contains("X-Rastro-Template: out_for_delivery") && $0.contains("Content-Language: pt-BR") })
+        #expect(eventually(timeout: 20) { receiver.requests().count >= 2 })
+        #expect(receiver.requests().allSatisfy { ($0["headers"] as? [String: String])?["webhook-signature"]?.hasPrefix("v1,") == true })
+        let list = try cli(["outbox", "list"])
+        #expect(list.output.components(separatedBy: "\tsent\t").count - 1 >= 5, "\(list.output)")
+        #expect(serve.stop() == 0)
+    }
+
+    @Test func rulesSimulatePrintsWhoWouldBeToldWhatWithoutSendingAnything() throws {
+        let timeline = root.appendingPathComponent("timeline.json")
+        try #"[{"at":"2024-03-14T11:55:03Z","status":"out_for_delivery","code":"OEC","description":"Objeto saiu para entrega","city":"São Paulo","state":"SP","zone":"America/Sao_Paulo"},{"at":"2024-03-14T18:42:10Z","status":"delivered","code":"BDE","description":"Objeto entregue ao destinatário","zone":"America/Sao_Paulo"}]"#
+            .write(to: timeline, atomically: true, encoding: .utf8)
+        let result = try RastroBinary.run(["rules", "simulate", "--timeline", timeline.path, "--locale", "es", "--email", "lucia@example.com.ar",
+                                           "--rules", RastroBinary.root.appendingPathComponent("rules").path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("email out_for_delivery to lucia@example.com.ar in es"))
+        #expect(result.output.contains("email delivered to lucia@example.com.ar in es"))
+        #expect(result.output.contains("webhook marketplace shipment.delivered"))
+        let bad = try RastroBinary.run(["rules", "simulate", "--timeline", timeline.path + ".missing"])
+        #expect(bad.status != 0 && bad.output.contains("cannot read"))
+    }
 }
