@@ -28,7 +28,8 @@ public final class OutboxDeliverer: Sendable {
     }
 
     public enum Event: Sendable {
-        case attempted(OutboxRecord, Store.DeliveryResult)
+        /// One attempt, its result, and when it ended.
+        case attempted(OutboxRecord, Store.DeliveryResult, at: Timestamp)
     }
 
     let store: Store
@@ -118,7 +119,7 @@ public final class OutboxDeliverer: Sendable {
         case .retry(let at, let error): logger.warning("notification will be retried", metadata: meta(row).merging(["at": "\(at.iso8601)", "error": "\(error)"]) { a, _ in a })
         case .failed(let error): logger.error("notification failed", metadata: meta(row).merging(["error": "\(error)"]) { a, _ in a })
         }
-        onEvent(.attempted(row, result))
+        onEvent(.attempted(row, result, at: finished))
     }
 
     private func meta(_ row: OutboxRecord) -> Logger.Metadata {

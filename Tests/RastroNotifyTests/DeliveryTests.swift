@@ -58,13 +58,13 @@ final class DeliveryHarness: @unchecked Sendable {
     }
 
     /// Attempts until `count` rows are sent or failed (or the timeout passes); every attempt seen.
-    func attempts(untilSettled count: Int, timeout: Duration = .seconds(30)) async -> [(OutboxRecord, Store.DeliveryResult)] {
-        var seen: [(OutboxRecord, Store.DeliveryResult)] = []
+    func attempts(untilSettled count: Int, timeout: Duration = .seconds(30)) async -> [(OutboxRecord, Store.DeliveryResult, Timestamp)] {
+        var seen: [(OutboxRecord, Store.DeliveryResult, Timestamp)] = []
         var settled = 0
         let deadline = ContinuousClock.now + timeout
         while settled < count, ContinuousClock.now < deadline {
-            guard case .attempted(let row, let result)? = await inbox.next(timeout: deadline - ContinuousClock.now) else { break }
-            seen.append((row, result))
+            guard case .attempted(let row, let result, let at)? = await inbox.next(timeout: deadline - ContinuousClock.now) else { break }
+            seen.append((row, result, at))
             if case .retry = result {} else { settled += 1 }
         }
         return seen
@@ -134,7 +134,7 @@ struct DeliveryTests {
         // Two refused attempts, then the server comes up on that port.
         var refused = 0
         while refused < 2 {
-            guard case .attempted(_, let result)? = await h.inbox.next(timeout: .seconds(20)) else { break }
+            guard case .attempted(_, let result, _)? = await h.inbox.next(timeout: .seconds(20)) else { break }
             if case .retry = result { refused += 1 }
         }
         #expect(refused == 2)
@@ -178,7 +178,7 @@ struct DeliveryTests {
         let endpoint = try h.store.upsertWebhookEndpoint(merchantId: h.merchant.id!, name: "marketplace", url: receiver.baseURL + "/hooks",
                                                          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now: t0)
         try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
-        let deliverer = h.deliverer(mail: FileMailTransport(folder: h.directory.appendingPathComponent("mail")))
+        let deliverer = h.deliverer(mail: FileMailTransport(folder: h.directory.appendingPathComponent("mail")), retryBase: .seconds(2))
         let task = Task { await deliverer.run() }
         let attempts = await h.attempts(untilSettled: 2)  // the email (to files) and the webhook
         task.cancel()
@@ -199,7 +199,9 @@ struct DeliveryTests {
         let payload = try #require(try JSONSerialization.jsonObject(with: Data((requests.last?["body"] as? String ?? "").utf8)) as? [String: Any])
         #expect(payload["type"] as? String == "shipment.status_changed")
         #expect((payload["data"] as? [String: Any])?["status"] as? String == "out_for_delivery")
-        // The retries followed the backoff: the second gap at least the first's ceiling's half.
+        // The retries followed the backoff (2 s doubling, equal jitter; whole-second clock): [1, 2] s, then [2, 4] s.
+        let gaps = webhook.compactMap { attempt -> Int64? in if case .retry(let at, _) = attempt.1 { (at - attempt.2).wholeSeconds } else { nil } }
+        #expect(gaps.count == 2 && (0...2).contains(gaps[0]) && (1...4).contains(gaps[1]), "\(gaps)")
         let row = try #require(try h.store.outbox(merchantId: h.merchant.id!).first { $0.kind == .webhook })
         #expect(row.status == .sent && row.attempts == 3)
     }
@@ -226,7 +228,7 @@ struct DeliveryTests {
         let next = await h.inbox.next(timeout: .seconds(20))
         task.cancel()
         await task.value
-        guard case .attempted(_, .retry(_, let error))? = next else { Issue.record("\(String(describing: next))"); return }
+        guard case .attempted(_, .retry(_, let error), _)? = next else { Issue.record("\(String(describing: next))"); return }
         #expect(error.contains("301"))
         #expect(receiver.requests().filter { ($0["path"] as? String) == "/moved" }.count == 1)
     }
