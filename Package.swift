@@ -69,8 +69,9 @@ let package = Package(
         .target(
             name: "RastroServer",
             dependencies: [
-                "RastroService", "RastroStore", "RastroCore",
+                "RastroService", "RastroNotify", "RastroCarriers", "RastroScripting", "RastroStore", "RastroCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -91,6 +92,6 @@ let package = Package(
         .testTarget(name: "RastroStoreTests", dependencies: ["RastroStore", "RastroCore"]),
         .testTarget(name: "RastroNotifyTests", dependencies: ["RastroNotify", "RastroStore", "RastroTestSupport"]),
         .testTarget(name: "RastroServiceTests", dependencies: ["RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroTestSupport"]),
-        .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport"]),
+        .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport", "RastroTransport", "RastroServer", "RastroCore"]),
     ]
 )

@@ -47,7 +47,7 @@ public final class RulesEngine: @unchecked Sendable {
         var ctx = context(shipment: change.shipment, merchant: change.merchant, now: now)
         ctx["from"] = .string(change.from.rawValue)
         ctx["to"] = .string(change.to.rawValue)
-        ctx["new_events"] = .table(LuaTable(array: change.newEvents.reversed().map(Self.event)))
+        ctx["new_events"] = .table(LuaTable(array: change.newEvents.map(Self.event)))
         if let latest = change.timeline.last { ctx["latest_event"] = Self.event(latest) }
         let requested = run(hook, merchant: change.merchant.name, ctx: .table(LuaTable(fields: ctx)))
         return build(requested, shipment: change.shipment, merchant: change.merchant, from: change.from, to: change.to,

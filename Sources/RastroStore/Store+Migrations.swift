@@ -166,6 +166,32 @@ extension Store {
             CREATE INDEX delivery_attempt_outbox ON delivery_attempt(outbox_id);
             """)
         }
+        migrator.registerMigration("v3 API keys and idempotency records") { db in
+            try db.execute(sql: """
+            -- Keys are shown once; only a SHA-256 of the whole key is kept. merchant_id NULL = operator key.
+            CREATE TABLE api_key (
+                id INTEGER PRIMARY KEY,
+                merchant_id INTEGER REFERENCES merchant(id) ON DELETE CASCADE,
+                prefix TEXT NOT NULL UNIQUE,
+                hash BLOB NOT NULL,
+                name TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            );
+
+            -- The first answer to a write with an Idempotency-Key, replayed for a repeat.
+            CREATE TABLE idempotency (
+                merchant_id INTEGER NOT NULL REFERENCES merchant(id) ON DELETE CASCADE,
+                key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (merchant_id, key)
+            ) WITHOUT ROWID;
+            CREATE INDEX shipment_invoice ON shipment(merchant_id, order_id, invoice_number);
+            """)
+        }
         return migrator
     }
 }

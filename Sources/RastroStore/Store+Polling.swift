@@ -64,6 +64,7 @@ public struct ShipmentChange: Sendable, Hashable {
     public var merchant: Merchant
     public var from: TrackingStatus
     public var to: TrackingStatus
+    /// Events stored for the first time by this change, newest first (as carriers list them).
     public var newEvents: [TrackingEvent]
     /// The shipment's effective timeline after the change, oldest first.
     public var timeline: [TrackingEvent]
@@ -174,11 +175,8 @@ extension Store {
                 let policyOutcome: PollPolicy.Outcome
                 switch item.outcome {
                 case .tracked(let result):
-                    for event in result.events.reversed() {  // carriers list newest first; store oldest first
-                        var record = EventRecord(shipmentId: item.shipmentId, carrier: report.carrier, event: event, source: .poll, pollId: pollId, recordedAt: now)
-                        try record.insert(db, onConflict: .ignore)
-                        if db.changesCount > 0 { added.append(event) }
-                    }
+                    added = try Self.insertEvents(result.events, shipmentId: item.shipmentId, carrier: report.carrier, source: .poll,
+                                                  pollId: pollId, now: now, db: db)
                     if let eta = result.estimatedDelivery { shipment.estimatedDelivery = eta }
                     if let signedAt = result.deliveredAt { shipment.deliveredAt = signedAt }
                     policyOutcome = .answered
@@ -230,6 +228,18 @@ extension Store {
             }
             return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications)
         }
+    }
+
+    /// Stores events not seen before (by identity); returns those, in the order given.
+    static func insertEvents(_ events: [TrackingEvent], shipmentId: Int64, carrier: String, source: EventRecord.Source,
+                             pollId: Int64?, now: Timestamp, db: Database) throws -> [TrackingEvent] {
+        var added: [TrackingEvent] = []
+        for event in events.reversed() {  // carriers list newest first; store oldest first
+            var record = EventRecord(shipmentId: shipmentId, carrier: carrier, event: event, source: source, pollId: pollId, recordedAt: now)
+            try record.insert(db, onConflict: .ignore)
+            if db.changesCount > 0 { added.insert(event, at: 0) }
+        }
+        return added
     }
 
     /// Re-derives a shipment's status from all its stored events (a pure function of them);

@@ -4,12 +4,12 @@ import RastroCore
 extension Store {
     // MARK: Merchants
 
-    public func addMerchant(name: String, now: Timestamp) throws -> Merchant {
+    public func addMerchant(name: String, now: Timestamp, defaultLocale: String? = nil) throws -> Merchant {
         try write { db in
             if try Merchant.filter(Column("name") == name).fetchOne(db) != nil {
                 throw StoreError.conflict("a merchant named \(name) already exists")
             }
-            var merchant = Merchant(name: name, createdAt: now)
+            var merchant = Merchant(name: name, createdAt: now, defaultLocale: defaultLocale)
             try merchant.insert(db)
             return merchant
         }
@@ -71,10 +71,12 @@ extension Store {
         }
     }
 
-    /// One shipment, only if it belongs to `merchantId`.
-    public func shipment(id: Int64, merchantId: Int64) throws -> Shipment? {
+    /// One shipment, only if it belongs to `merchantId` (nil: any merchant's, for the operator).
+    public func shipment(id: Int64, merchantId: Int64?) throws -> Shipment? {
         try read { db in
-            try Shipment.filter(Column("id") == id && Column("merchant_id") == merchantId).fetchOne(db)
+            var request = Shipment.filter(Column("id") == id)
+            if let merchantId { request = request.filter(Column("merchant_id") == merchantId) }
+            return try request.fetchOne(db)
         }
     }
 
@@ -99,10 +101,12 @@ extension Store {
         }
     }
 
-    /// A page of a merchant's shipments, newest first; pass the last id seen as `before` for the next page.
-    public func shipments(merchantId: Int64, filter: ShipmentFilter = .init(), limit: Int = 50, before: Int64? = nil) throws -> [Shipment] {
+    /// A page of a merchant's shipments (nil: every merchant's, for the operator), newest first;
+    /// pass the last id seen as `before` for the next page.
+    public func shipments(merchantId: Int64?, filter: ShipmentFilter = .init(), limit: Int = 50, before: Int64? = nil) throws -> [Shipment] {
         try read { db in
-            var request = Shipment.filter(Column("merchant_id") == merchantId)
+            var request = Shipment.all()
+            if let merchantId { request = request.filter(Column("merchant_id") == merchantId) }
             if let status = filter.status { request = request.filter(Column("status") == status) }
             if let carrier = filter.carrier { request = request.filter(Column("carrier") == carrier) }
             if let orderId = filter.orderId { request = request.filter(Column("order_id") == orderId) }

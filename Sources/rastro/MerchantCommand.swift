@@ -3,13 +3,14 @@ import Foundation
 import RastroCarriers
 import RastroCore
 import RastroNotify
+import RastroServer
 import RastroStore
 
 struct MerchantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merchant",
         abstract: "Merchants and their settings.",
-        subcommands: [Polling.self, Webhook.self]
+        subcommands: [Add.self, Key.self, Revoke.self, Polling.self, Webhook.self]
     )
 
     struct Polling: AsyncParsableCommand {
@@ -59,6 +60,56 @@ struct MerchantCommand: AsyncParsableCommand {
                                                            secret: StandardWebhooks.newSecret(using: &rng), now: .now)
             print("\(merchant)/\(name): \(endpoint.url ?? "the shipment's marketplace endpoint")")
             if existing == nil { print("signing secret (shown once): \(endpoint.secret)") }
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a merchant and print its first API key (shown once; only a hash is kept).")
+        @Argument(help: "Merchant name (also the rules file name: rules/<name>.lua).") var name: String
+        @Option(help: "Default email locale for customers without one, e.g. pt-BR.") var locale: String?
+        @Option(name: .customLong("data"), help: "Data folder.") var data: String = "data"
+
+        func run() async throws {
+            guard name.range(of: "^[a-z0-9_][a-z0-9_-]{0,99}$", options: .regularExpression) != nil else {
+                throw ValidationError("a merchant name is lowercase letters, digits, _ and - (it names rules/<name>.lua)")
+            }
+            let store = try Store.open(directory: URL(fileURLWithPath: data))
+            let merchant: Merchant
+            do { merchant = try store.addMerchant(name: name, now: .now, defaultLocale: locale) } catch let e as StoreError where e.isConflict {
+                throw ValidationError(e.description)
+            }
+            print("merchant \(merchant.name) created")
+            print("API key (shown once): \(try APIKeys.create(merchantId: merchant.id, name: "first key", store: store, now: .now))")
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue another API key for a merchant, or with --operator a key for cross-merchant reads.")
+        @Argument(help: "Merchant name (omit with --operator).") var name: String?
+        @Flag(help: "An operator key: reads every merchant's shipments, writes nothing.") var `operator` = false
+        @Option(help: "A label for the key.") var label: String = "key"
+        @Option(name: .customLong("data"), help: "Data folder.") var data: String = "data"
+
+        func run() async throws {
+            let store = try Store.open(directory: URL(fileURLWithPath: data))
+            if `operator` {
+                print("operator API key (shown once): \(try APIKeys.create(merchantId: nil, name: label, store: store, now: .now))")
+                return
+            }
+            guard let name, let merchant = try store.merchant(named: name) else { throw ValidationError("no such merchant; `rastro merchant add NAME` first") }
+            print("API key (shown once): \(try APIKeys.create(merchantId: merchant.id, name: label, store: store, now: .now))")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key by its prefix (the part after rk_).")
+        @Argument(help: "Key prefix, e.g. 3f9a0c1b2d4e.") var prefix: String
+        @Option(name: .customLong("data"), help: "Data folder.") var data: String = "data"
+
+        func run() async throws {
+            let store = try Store.open(directory: URL(fileURLWithPath: data))
+            guard try store.revokeAPIKey(prefix: prefix, now: .now) else { throw ValidationError("no active key with prefix \(prefix)") }
+            print("key rk_\(prefix)_… revoked")
         }
     }
 }

@@ -77,7 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
         let boundPort = Mutex(0)
         let host = host
         let environment = ProcessInfo.processInfo.environment
-        let poller = CarrierPoller(pool: try LuaPool(), client: CurlHTTPClient()) { id in
+        let pool = try LuaPool()
+        let poller = CarrierPoller(pool: pool, client: CurlHTTPClient()) { id in
             var config = CarrierConfig.fromEnvironment(carrier: id, environment: environment)
             if id == "demo", config["base_url"] == nil {
                 let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
@@ -119,11 +120,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
 
-        var serverSettings = HTTPServer.Settings()
+        var serverSettings = APIServer.Settings()
         serverSettings.host = host
         serverSettings.port = port
         serverSettings.demoFeed = registry.current("demo") != nil
-        let app = HTTPServer(settings: serverSettings, store: store, now: now, logger: logger).application { port in
+        serverSettings.zone = ProcessInfo.processInfo.environment["RASTRO_ZONE"] ?? "UTC"
+        let api = APIServer(settings: serverSettings, store: store, carriers: registry, validator: CarrierValidator(pool: pool, registry: registry),
+                            rules: engine, now: now, logger: logger, wake: { scheduler.wake(); deliverer.wake() })
+        let app = api.application { port in
             boundPort.withLock { $0 = port }
             logger.info("listening", metadata: ["url": "http://\(host):\(port)", "data": "\(store.path)"])
             scheduler.wake()

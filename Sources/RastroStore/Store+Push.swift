@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import RastroCore
+
+extension Store {
+    /// Events that arrived by push (an ERP or a carrier calling the API) or by hand:
+    /// the same status machine, rules and outbox as a poll, in one transaction.
+    /// The same push again stores nothing and notifies nobody.
+    public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
+                             now: Timestamp, notify: ChangeNotifier? = nil) throws -> (shipment: Shipment, change: ShipmentChange?) {
+        try write { db in
+            guard var shipment = try Shipment.filter(Column("id") == shipmentId && Column("merchant_id") == merchantId).fetchOne(db) else {
+                throw StoreError.notFound("shipment \(shipmentId)")
+            }
+            let before = shipment.status
+            let added = try Self.insertEvents(events, shipmentId: shipmentId, carrier: shipment.carrier, source: source, pollId: nil, now: now, db: db)
+            let timeline = try applyStatus(&shipment, db: db)
+            if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
+            if shipment.status != before { shipment.statusChangedAt = now }
+            try shipment.update(db)
+            guard shipment.status != before || !added.isEmpty else { return (shipment, nil) }
+            let merchant = try Merchant.fetchOne(db, key: merchantId)!
+            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline)
+            if let notify {
+                _ = try Self.insertOutbox(notify(change), changeKey: change.key(carrier: shipment.carrier), merchantId: merchantId,
+                                          shipmentId: shipmentId, now: now, db: db)
+            }
+            return (shipment, change)
+        }
+    }
+
+    /// The shipment a platform push names: the merchant's order and invoice.
+    public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) throws -> Shipment? {
+        try read { db in
+            try Shipment.filter(Column("merchant_id") == merchantId && Column("order_id") == orderId && Column("invoice_number") == invoiceNumber)
+                .order(Column("id").desc).fetchOne(db)
+        }
+    }
+
+    // MARK: API keys
+
+    public func addAPIKey(merchantId: Int64?, name: String, prefix: String, hash: [UInt8], now: Timestamp) throws -> APIKey {
+        try write { db in
+            var key = APIKey(merchantId: merchantId, prefix: prefix, hash: hash, name: name, createdAt: now)
+            try key.insert(db)
+            return key
+        }
+    }
+
+    public func apiKey(prefix: String) throws -> APIKey? {
+        try read { db in try APIKey.filter(Column("prefix") == prefix).fetchOne(db) }
+    }
+
+    public func revokeAPIKey(prefix: String, now: Timestamp) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE api_key SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL", arguments: [now, prefix])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Idempotency
+
+    public struct StoredResponse: Sendable, Hashable {
+        public var requestHash: String
+        public var status: Int
+        public var body: [UInt8]
+        public init(requestHash: String, status: Int, body: [UInt8]) {
+            self.requestHash = requestHash
+            self.status = status
+            self.body = body
+        }
+    }
+
+    public func idempotentResponse(merchantId: Int64, key: String) throws -> StoredResponse? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT request_hash, status, body FROM idempotency WHERE merchant_id = ? AND key = ?", arguments: [merchantId, key])
+                .map { StoredResponse(requestHash: $0["request_hash"], status: $0["status"], body: [UInt8]($0["body"] as Data)) }
+        }
+    }
+
+    /// Keeps the first answer; a concurrent duplicate loses the race and gets the stored one next time.
+    public func storeIdempotentResponse(merchantId: Int64, key: String, response: StoredResponse, now: Timestamp) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO idempotency (merchant_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [merchantId, key, response.requestHash, response.status, Data(response.body), now])
+        }
+    }
+}
