@@ -50,30 +50,10 @@ local SERVICE_PATH = "/canshipws/services/CanparAddonsService"
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
-end
+local str = text.clean        -- trimmed text; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function xml_escape(s)
   return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
@@ -244,17 +224,14 @@ local function parse(response, codes, ctx)
   for _, c in ipairs(tbl(codes) or {}) do if type(c) == "string" then list[#list + 1] = c end end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": Canpar refused the request", nil) end
-  if status == 429 then
-    local ra = tonumber(tbl(response.headers) and response.headers["retry-after"])
-    return failure.rate_limited(ra, "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
+  local f = http.triage(response, { refused = "Canpar refused the request", now = tbl(ctx) and ctx.now })
+  if f and f.failure == "temporary" then
     -- SOAP faults come back as HTTP 500: a fault in a well-formed envelope is the server's answer.
     local out = parse_body(body, list)
     if out.failure == nil then return out end
-    return failure.temporary("HTTP " .. status .. ((out.message and out.message:find("SOAP fault", 1, true)) and (": " .. out.message) or ""), nil)
+    if out.message and out.message:find("SOAP fault", 1, true) then f.message = f.message .. ": " .. out.message end
   end
+  if f then return f end
   local out = parse_body(body, list)
   if status >= 200 and status < 300 then return out end
   if out.failure == nil then return out end
@@ -290,7 +267,7 @@ local function request(codes, config, ctx)
   })
   return {
     method = "POST",
-    url = base_url(config) .. SERVICE_PATH,
+    url = http.base_url(config, DEFAULT_BASE_URL) .. SERVICE_PATH,
     headers = {
       ["Content-Type"] = 'application/soap+xml; charset=utf-8; action="urn:trackByBarcodeV2"',
       ["Accept"] = "application/soap+xml, text/xml",

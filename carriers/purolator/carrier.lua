@@ -45,30 +45,11 @@ local DESCRIPTION_HINTS = {
 ---------------------------------------------------------------------------
 -- helpers
 ---------------------------------------------------------------------------
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  return nil
-end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
+local str = text.clean        -- trimmed text; nil when empty
+local short = text.short      -- one line, cut at n bytes
 
 local function xml_escape(s)
   return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }))
-end
-
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
 end
 
 local function text(node, name)
@@ -185,7 +166,7 @@ local function tracking_result(info)
   return result
 end
 
-local function parse(response, codes)
+local function parse(response, codes, ctx)
   local status = tonumber(response.status) or 0
   local body = response.body or ""
   local doc, xerr = nil, nil
@@ -237,9 +218,11 @@ local function parse(response, codes)
     end
   end
 
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
+  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
+  if f then
+    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
+    return f
+  end
   if status >= 300 and status < 400 then return failure.broken(("HTTP %d redirect"):format(status)) end
   if xerr and body:match("^%s*<%?xml") or xerr and body:match("^%s*<%w*:?Envelope") then
     return failure.broken("body is not valid XML: " .. tostring(xerr))
@@ -271,7 +254,7 @@ local function request(codes, config, ctx)
   local key, password = str(config and config.api_key) or "", str(config and config.password) or ""
   return {
     method = "POST",
-    url = base_url(config) .. "/EWS/V1/Tracking/TrackingService.asmx",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/EWS/V1/Tracking/TrackingService.asmx",
     headers = {
       ["Content-Type"] = "text/xml; charset=utf-8",
       SOAPAction = '"http://purolator.com/pws/service/v1/TrackPackagesByPin"',
@@ -294,7 +277,7 @@ return {
   request = request,
 
   parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes)
+    local ok, r = pcall(parse, response, codes, ctx)
     if ok then return r end
     return failure.broken("parse error: " .. short(r, 120))
   end,

@@ -43,23 +43,11 @@ local SUMMARY = {
   ["CNF"] = false,          -- consignment not found
 }
 
-local function str(v)
-  if type(v) ~= "string" then return nil end
-  v = v:match("^%s*(.-)%s*$")
-  if v == "" then return nil end
-  return v
-end
+local str = text.clean        -- trimmed text; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function clean(s)
   s = str(s)
@@ -167,14 +155,10 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { refused = "TNT refused the credentials", wait = 60, now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": TNT refused the credentials", nil) end
-  if status == 429 then
-    local h = tbl(response.headers) or {}
-    return failure.rate_limited(tonumber(h["retry-after"]) or 60, "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then return failure.temporary("HTTP " .. status, nil) end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   local head = body:sub(1, 512):lower()
   if not body:match("^%s*<") then return failure.broken("expected XML from TNT, body starts with '" .. short(body, 40) .. "'", nil) end
@@ -194,8 +178,6 @@ end
 -- Contract functions
 ---------------------------------------------------------------------------
 
-local WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
-
 -- TNT consignment notes: 9 digits (no published check digit), or the
 -- international S10-style form GE123456785WW (mod-11 check digit).
 local function validate(code)
@@ -208,11 +190,7 @@ local function validate(code)
   if #s ~= 13 or not s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
     return false, "expected 9 digits or 2 letters, 9 digits, 2 letters (e.g. GE123456785WW)"
   end
-  local sum = 0
-  for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * WEIGHTS[i] end
-  local r = sum % 11
-  local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-  local got = s:byte(11) - 48
+  local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
   if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
   return true, "check_digit"
 end
@@ -237,10 +215,9 @@ local function request(codes, config, ctx)
     .. "<SearchCriteria>" .. table.concat(numbers) .. "</SearchCriteria>"
     .. '<LevelOfDetail><Complete originAddress="true" destinationAddress="true" package="true" shipment="true"/></LevelOfDetail>'
     .. "</TrackRequest>"
-  local base = (str(config.base_url) or DEFAULT_BASE):gsub("/+$", "")
   return {
     method = "POST",
-    url = base .. "/expressconnect/track.do?version=3.1",
+    url = http.base_url(config, DEFAULT_BASE) .. "/expressconnect/track.do?version=3.1",
     headers = {
       ["Authorization"] = "Basic " .. base64.encode(user .. ":" .. password),
       ["Content-Type"] = "application/x-www-form-urlencoded",
