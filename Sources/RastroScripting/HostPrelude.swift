@@ -192,6 +192,17 @@ local failure = {
   end,
 }
 
+-- failure.guard(fn, who) -> fn, except that an error it raises comes back as
+-- failure.broken(who .. " could not read the response: " .. error)
+function failure.guard(fn, who)
+  who = tostring(who or "the script")
+  return function(...)
+    local ok, result = pcall(fn, ...)
+    if ok then return result end
+    return failure.broken(who .. " could not read the response: " .. tostring(result), nil)
+  end
+end
+
 -- text ---------------------------------------------------------------------
 local text = {}
 local byte = string.byte
@@ -340,30 +351,52 @@ function http.retry_after(headers, now)
   return nil
 end
 
+-- http.html(body) -> the page's title ("" when it has none) when body is an HTML page
+-- (it starts with "<" and its first 512 bytes hold "<!doctype html" or "<html"), else nil
+function http.html(body)
+  if type(body) ~= "string" then return nil end
+  if sub(body, 1, 3) == "\239\187\191" then body = sub(body, 4) end   -- UTF-8 byte-order mark
+  if not find(body, "^%s*<") then return nil end
+  local head = sub(body, 1, 512):lower()
+  if not (find(head, "<!doctype html", 1, true) or find(head, "<html", 1, true)) then return nil end
+  return text.clean(body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")) or ""
+end
+
 -- http.triage(response, opts) -> the failure an HTTP status alone decides, or nil when the
--- body should be read: 401/403 auth, 429 rate_limited, 408 and 5xx temporary.
+-- body should be read: 401/403 auth, 429 rate_limited, 408 and 5xx temporary; with
+-- opts.expect, an HTML page (a maintenance or gateway page) in place of the API's answer is broken.
 -- opts (all optional): message = function(body) -> text, code (the carrier's reading of an
 -- error body), refused = what a 401/403 without a message says after "HTTP 401: ",
 -- now = ctx.now (for a Retry-After date), wait = seconds when a 429 has no Retry-After,
--- token = true (a token endpoint: 400 refuses the credentials too).
+-- token = true (a token endpoint: 400 refuses the credentials too), status_code = true
+-- (a 401/403 failure's code is the HTTP status when the body gives none), expect = what the
+-- carrier answers with, for the HTML page's message ("JSON from Acme").
 function http.triage(response, opts)
   if type(response) ~= "table" then return nil end
   if type(opts) ~= "table" then opts = {} end
   local status = math.tointeger(tonumber(response.status)) or 0
+  local body = type(response.body) == "string" and response.body or ""
+  if sub(body, 1, 3) == "\239\187\191" then body = sub(body, 4) end   -- UTF-8 byte-order mark
   local kind
   if status == 401 or status == 403 or (status == 400 and opts.token) then kind = "auth"
   elseif status == 429 then kind = "rate_limited"
   elseif status >= 500 or status == 408 then kind = "temporary"
-  else return nil end
+  else
+    local expect = text.clean(opts.expect)
+    local title = expect and http.html(body)
+    if not title then return nil end
+    local prefix = (status >= 200 and status < 300) and "" or ("HTTP " .. status .. ": ")
+    return failure.broken(prefix .. "expected " .. expect .. ", got an HTML page"
+      .. (title ~= "" and (" (title: '" .. text.short(title, 80) .. "')") or ""), nil)
+  end
   local message, code
   if type(opts.message) == "function" then
-    local body = type(response.body) == "string" and response.body or ""
-    if sub(body, 1, 3) == "\239\187\191" then body = sub(body, 4) end   -- UTF-8 byte-order mark
     local ok, m, c = pcall(opts.message, body)
     if ok then message, code = text.clean(m), text.clean(c) end
   end
   if kind == "auth" then
     local refused = text.clean(opts.refused)
+    if not code and opts.status_code then code = ("%d"):format(status) end
     return failure.auth(message or ("HTTP " .. status .. (refused and (": " .. refused) or "")), code)
   end
   if kind == "rate_limited" then
@@ -458,6 +491,24 @@ function check.mod7(digits)
   local r = 0
   for i = 1, #digits do r = (r * 10 + byte(digits, i) - 48) % 7 end
   return r
+end
+
+-- check.verdict(want, got, what) -> what validate returns for a number whose check digit
+-- should be `want` and is `got`: true, "check_digit" when they match, else false and
+-- "<what>: expected <want>, got <got>" (what defaults to "check digit")
+function check.verdict(want, got, what)
+  if want ~= nil and want == got then return true, "check_digit" end
+  return false, ("%s: expected %s, got %s"):format(tostring(what or "check digit"), tostring(want), tostring(got))
+end
+
+-- check.guard(validate) -> validate, except that a number it raises on is answered
+-- false, "cannot check this number"
+function check.guard(fn)
+  return function(code)
+    local ok, valid, reason = pcall(fn, code)
+    if not ok then return false, "cannot check this number" end
+    return valid, reason
+  end
 end
 
 local ALNUM36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -210,6 +210,62 @@ struct HostHelperTests {
                            .string("temporary|HTTP 500|nil|nil"), .string("nil"), .string("temporary|HTTP 503|nil|nil")])
     }
 
+    @Test("http.html recognizes a maintenance page and gives its title; triage calls it broken with expect")
+    func htmlPages() throws {
+        let values = try vm.eval("""
+            local page = '\\239\\187\\191 <!DOCTYPE html><html><head><title>  Sistema em\\n manutenção </title></head></html>'
+            local function show(f) return f and (f.failure .. '|' .. f.message) or 'nil' end
+            local opts = { expect = 'JSON from Acme' }
+            return http.html(page), http.html('<html><body>no title</body></html>'), http.html('{"html": "<html>"}'),
+                   http.html('<?xml version="1.0"?><a/>'), http.html(nil),
+                   show(http.triage({ status = 200, body = page }, opts)), show(http.triage({ status = 404, body = page }, opts)),
+                   show(http.triage({ status = 503, body = page }, opts)), show(http.triage({ status = 200, body = page })),
+                   show(http.triage({ status = 200, body = '{"ok": true}' }, opts))
+            """)
+        #expect(values == [.string("Sistema em\n manutenção"), .string(""), .nil, .nil, .nil,
+                           .string("broken|expected JSON from Acme, got an HTML page (title: 'Sistema em manutenção')"),
+                           .string("broken|HTTP 404: expected JSON from Acme, got an HTML page (title: 'Sistema em manutenção')"),
+                           .string("temporary|HTTP 503"), .string("nil"), .string("nil")])
+    }
+
+    @Test("http.triage with status_code gives a refusal the HTTP status as its code when the body has none")
+    func triageStatusCode() throws {
+        let values = try vm.eval("""
+            local function message(body) return 'refused', (body ~= '' and body or nil) end
+            local a = http.triage({ status = 401, body = '' }, { status_code = true })
+            local b = http.triage({ status = 403, body = 'E42' }, { status_code = true, message = message })
+            local c = http.triage({ status = 503, body = '' }, { status_code = true })
+            return a.code, b.code, c.code
+            """)
+        #expect(values == [.string("401"), .string("E42"), .nil])
+    }
+
+    @Test("failure.guard turns an error into a broken failure; check.guard into 'cannot check this number'")
+    func guards() throws {
+        let values = try vm.eval("""
+            local parse = failure.guard(function(r) if r == 'bad' then error('boom', 0) end return { ok = r } end, 'acme script')
+            local validate = check.guard(function(code) return code:match('^AC') ~= nil, 'expected AC' end)
+            local f = parse('bad')
+            local v1, r1 = validate('AC1')
+            local v2, r2 = validate(42)
+            return parse('x').ok, f.failure, f.message, v1, r1, v2, r2
+            """)
+        #expect(values == [.string("x"), .string("broken"), .string("acme script could not read the response: boom"),
+                           .bool(true), .string("expected AC"), .bool(false), .string("cannot check this number")])
+    }
+
+    @Test("check.verdict is what validate returns for a check digit")
+    func verdict() throws {
+        let values = try vm.eval("""
+            local a, ra = check.verdict(5, 5)
+            local b, rb = check.verdict(5, 6)
+            local c, rc = check.verdict(check.mod37_36('05308801410058'), 'X', 'check character')
+            return a, ra, b, rb, c, rc
+            """)
+        #expect(values == [.bool(true), .string("check_digit"), .bool(false), .string("check digit: expected 5, got 6"),
+                           .bool(false), .string("check character: expected 4, got X")])
+    }
+
     @Test("hash.sha256 matches the FIPS 180-4 test vectors")
     func sha256() throws {
         let values = try vm.eval("""

@@ -263,9 +263,7 @@ return function(options)
     local s = code:gsub("[%s%-]+", ""):upper()
     if s:match("^%d+$") then
       if #s == 20 and s:sub(1, 2) == "00" or #s == 18 then
-        local want = check.gs1(s:sub(1, -2))
-        if want ~= s:byte(-1) - 48 then return false, ("check digit: expected %d, got %s"):format(want, s:sub(-1)) end
-        return true, "check_digit"
+        return check.verdict(check.gs1(s:sub(1, -2)), s:byte(-1) - 48)
       end
       if #s == 12 or #s == 14 or #s == 20 or #s == 22 then return true end   -- Paketnummer, Leitcode, other barcodes
       return false, ("a DHL Paket number has 12, 14, 18, 20 or 22 digits, got %d"):format(#s)
@@ -275,9 +273,7 @@ return function(options)
       return false, "JJD/JVGL piece numbers have 12 to 30 characters"
     end
     if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-      local want = check.s10(s:sub(3, 10))
-      if s:byte(11) - 48 ~= want then return false, ("check digit: expected %d, got %s"):format(want, s:sub(11, 11)) end
-      return true, "check_digit"
+      return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
     end
     return false, "expected a DHL Paket number (12/20 digits, JJD...) or a UPU number like CA123456785DE"
   end
@@ -312,14 +308,6 @@ return function(options)
     }
   end
 
-  local function guarded(fn)
-    return function(...)
-      local ok, result = pcall(fn, ...)
-      if ok then return result end
-      return failure.broken(CARRIER .. " script could not read the response: " .. tostring(result), nil)
-    end
-  end
-
   return {
     id = options.id,
     name = options.name,
@@ -327,12 +315,8 @@ return function(options)
     hosts = { "api-eu.dhl.com" },
     tracking_url = options.tracking_url,
     limits = { concurrency = 2, per_second = 3, batch = BATCH },
-    validate = function(code)
-      local ok, valid, reason = pcall(validate, code)
-      if not ok then return false, "cannot check this number" end
-      return valid, reason
-    end,
+    validate = check.guard(validate),
     request = request,
-    parse = guarded(parse),
+    parse = failure.guard(parse, CARRIER .. " script"),
   }
 end

@@ -189,7 +189,8 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { message = error_message, refused = "Amazon refused the token", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "Amazon refused the token",
+                                   expect = "JSON from Amazon Shipping", now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
@@ -287,14 +288,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("amazon_shipping script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "amazon_shipping",
   name = "Amazon Shipping",
@@ -303,13 +296,9 @@ return {
             "api.amazon.com" },
   tracking_url = "https://track.amazon.com/tracking/{code}",
   limits = { concurrency = 2, per_second = 1, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "amazon_shipping script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "amazon_shipping script"),
 }

@@ -73,9 +73,7 @@ local function validate(code)
   -- UPU S10 (international and domestic articles): AA123456785AU.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = check.s10(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- eParcel / StarTrack consignments and article ids (e.g. 33ABC1234567,
   -- 3ABC12345678901), and 20-23 digit barcodes: format only, AusPost
@@ -232,11 +230,8 @@ local function parse(response, codes, ctx)
     return results
   end
 
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
 
   if type(doc) == "table" and type(doc.errors) == "table" and tbl(doc.errors[1]) then
     return error_failure(doc.errors[1])
@@ -275,9 +270,5 @@ return {
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "australiapost script"),
 }

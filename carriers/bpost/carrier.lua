@@ -70,11 +70,7 @@ local function validate(code)
   local c = code:upper():gsub("%s+", "")
   local serial, digit = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)BE$")
   if serial then
-    local want = check.s10(serial)
-    if want ~= tonumber(digit) then
-      return false, string.format("check digit expected %d got %s", want, digit)
-    end
-    return true, "check_digit"
+    return check.verdict(check.s10(serial), tonumber(digit))
   end
   if c:match("^%u%u%d+%u%u$") then return false, "format: a bpost S10 number is 2 letters, 9 digits, BE" end
   if not c:match("^%d+$") then return false, "letters: a bpost barcode is 24 digits or an S10 number ending in BE" end

@@ -207,12 +207,6 @@ local function parse_body(body, codes)
   if first ~= "<" then
     return failure.broken("expected SOAP XML from Canpar, body starts with '" .. short(body:match("^%s*(.*)"), 40) .. "'", nil)
   end
-  local head = body:sub(1, 512):lower()
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>%s*([^<]-)%s*<")
-    return failure.broken("expected SOAP XML from Canpar, got an HTML page"
-      .. ((title and title ~= "") and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
   return from_xml(root, codes)
@@ -224,7 +218,7 @@ local function parse(response, codes, ctx)
   for _, c in ipairs(tbl(codes) or {}) do if type(c) == "string" then list[#list + 1] = c end end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  local f = http.triage(response, { refused = "Canpar refused the request", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { refused = "Canpar refused the request", expect = "SOAP XML from Canpar", now = tbl(ctx) and ctx.now })
   if f and f.failure == "temporary" then
     -- SOAP faults come back as HTTP 500: a fault in a well-formed envelope is the server's answer.
     local out = parse_body(body, list)
@@ -277,14 +271,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("canpar script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "canpar",
   name = "Canpar Express",
@@ -292,11 +278,7 @@ return {
   hosts = { "canship.canpar.com" },
   tracking_url = "https://www.canpar.com/en/tracking/delivery_options.htm?barcode={code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "canpar script"),
 }

@@ -63,11 +63,7 @@ local function validate(code)
   -- International / La Poste style: 2 letters, 8 digits + check digit, 2 letters.
   local serial, digit = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)%u%u$")
   if serial then
-    local want = check.s10(serial)
-    if want ~= tonumber(digit) then
-      return false, string.format("check digit expected %d got %s", want, digit)
-    end
-    return true, "check_digit"
+    return check.verdict(check.s10(serial), tonumber(digit))
   end
   -- Domestic skybill (LT) numbers: 13 or 14 digits; no public check digit.
   if c:match("^%d+$") then

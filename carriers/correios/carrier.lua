@@ -576,18 +576,6 @@ local function from_json(doc, codes)
   return failure.broken("JSON without 'objetos' (top-level keys: " .. json_keys(doc) .. ")", nil)
 end
 
-local function html_title(body)
-  local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-  title = str(title)
-  if title then return " (title: '" .. short(title, 80) .. "')" end
-  return ""
-end
-
-local function looks_like_html(body)
-  local head = body:sub(1, 512):lower()
-  return head:find("<!doctype html", 1, true) or head:find("<html", 1, true)
-end
-
 local function parse_body(body, codes)
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end  -- UTF-8 BOM
   local first = body:match("^%s*(%S)")
@@ -598,9 +586,6 @@ local function parse_body(body, codes)
     return from_json(doc, codes)
   end
   if first == "<" then
-    if looks_like_html(body) then
-      return failure.broken("expected JSON or XML from Correios, got an HTML page" .. html_title(body), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     local list, why = xml_objetos(root)
@@ -614,7 +599,8 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { message = error_message, refused = "Correios refused the token", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "Correios refused the token",
+                                   expect = "JSON or XML from Correios", now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
@@ -643,9 +629,7 @@ local function validate(code)
     return false, "characters 3 to 11 must be digits (8-digit serial and check digit), got '" .. s:sub(3, 11) .. "'"
   end
   if not s:match("%u%u$") then return false, "must end with a 2-letter country code, got '" .. s:sub(12, 13) .. "'" end
-  local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-  if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
-  return true, "check_digit"
+  return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
 end
 
 local function auth(config)
@@ -719,14 +703,6 @@ local function request(codes, config, ctx)
 end
 
 -- Never raise on what a server sent: anything unexpected becomes a typed failure.
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("correios script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "correios",
   name = "Correios",
@@ -735,13 +711,9 @@ return {
   tracking_url = "https://rastreamento.correios.com.br/app/index.php?objetos={code}",
   poll = { every = "6h", window = "12d12h" },
   limits = { concurrency = 4, per_second = 10, batch = 50 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "correios script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "correios script"),
 }

@@ -297,11 +297,6 @@ local function parse_body(body, codes, http)
     return from_json(doc, codes, http)
   end
   if first == "<" then
-    local head = body:sub(1, 512):lower()
-    if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-      local title = str(body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<"))
-      return failure.broken("expected JSON from DHL Express, got an HTML page" .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     return from_xml(root, codes)
@@ -317,12 +312,10 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { message = error_message, refused = "DHL Express refused the credentials", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "DHL Express refused the credentials", status_code = true,
+                                   expect = "JSON from DHL Express", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
-  if f then
-    if f.failure == "auth" then f.code = tostring(status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
   local body = type(response.body) == "string" and response.body or ""
   local out = parse_body(body, codes, status)
   if (status >= 200 and status < 300) or status == 404 then return out end
@@ -341,10 +334,7 @@ local function validate(code)
   local s = code:gsub("[%s%-]+", ""):upper()
   if s:match("^%d+$") then
     if #s ~= 10 then return false, ("a DHL Express waybill has 10 digits, got %d"):format(#s) end
-    local want = check.mod7(s:sub(1, 9))
-    local got = s:byte(10) - 48
-    if got ~= want then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.mod7(s:sub(1, 9)), s:byte(10) - 48)
   end
   if s:match("^JD%d+$") and #s >= 18 and #s <= 22 then return true end
   if s:match("^JJD%d+$") and #s >= 12 and #s <= 30 then return true end
@@ -372,14 +362,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("dhl_express script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "dhl_express",
   name = "DHL Express",
@@ -387,11 +369,7 @@ return {
   hosts = { "express.api.dhl.com" },
   tracking_url = "https://www.dhl.com/global-en/home/tracking/tracking-express.html?submit=1&tracking-id={code}",
   limits = { concurrency = 2, per_second = 2, batch = BATCH },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "dhl_express script"),
 }

@@ -38,24 +38,17 @@ local function validate(code)
   if c:match("[^%w]") then return false, "only letters and digits are allowed" end
   -- DHL Express waybill: 10 digits, last = first nine mod 7.
   if c:match("^%d%d%d%d%d%d%d%d%d%d$") then
-    local want = check.mod7(c:sub(1, 9))
-    local got = tonumber(c:sub(10))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.mod7(c:sub(1, 9)), tonumber(c:sub(10)))
   end
   -- UPU S10 (DHL Paket international, DHL eCommerce): AA123456785DE.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = check.s10(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- SSCC (NVE) with or without the 00 application identifier: GS1 mod 10.
   if c:match("^%d+$") and (#c == 18 or #c == 20) then
     local body = c:sub(1, -2)
-    local want, got = check.gs1(body), tonumber(c:sub(-1))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(body), tonumber(c:sub(-1)))
   end
   -- Parcel Germany 12/20 digits, JJD/JVGL/GM/LX... piece ids: format only.
   if #c < 8 then return false, "length: at least 8 characters" end
@@ -186,11 +179,8 @@ local function parse(response, codes, ctx)
     local f = problem_failure(doc, status ~= 200 and status or nil)
     if f then return f end
   end
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
   if type(doc) ~= "table" then
     return failure.broken(("expected JSON with 'shipments', got %s"):format(short(body, 60)))
@@ -218,9 +208,5 @@ return {
     return { method = "GET", url = http.base_url(config, DEFAULT_BASE_URL) .. "/track/shipments?" .. url.query(q), headers = headers, timeout = 30 }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "dhl_universal script"),
 }

@@ -157,16 +157,11 @@ local function parse(response, codes, ctx)
   local body = type(response.body) == "string" and response.body or ""
   -- SOAP faults come with HTTP 500: a body with a Fault is read, not triaged.
   if not (status >= 500 and body:find("Fault", 1, true)) then
-    local f = http.triage(response, { refused = "DPD refused the token", wait = 60, now = tbl(ctx) and ctx.now })
+    local f = http.triage(response, { refused = "DPD refused the token", wait = 60, expect = "SOAP XML from DPD", now = tbl(ctx) and ctx.now })
     if f then return f end
   end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   if not body:match("^%s*<") then return failure.broken("expected SOAP XML from DPD, body starts with '" .. short(body, 40) .. "'", nil) end
-  local head = body:sub(1, 512):lower()
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-    return failure.broken("expected SOAP XML from DPD, got an HTML page" .. (title and (" (title: '" .. short(title, 60) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then
     if status >= 500 then return failure.temporary("HTTP " .. status, nil) end
@@ -192,9 +187,7 @@ local function validate(code)
   end
   if #s == 14 then return true end
   if #s ~= 15 then return false, ("expected 14 digits or 14 digits + check character, got %d characters"):format(#s) end
-  local want = check.mod37_36(s:sub(1, 14))
-  if s:sub(15, 15) ~= want then return false, ("check character: expected %s, got %s"):format(want, s:sub(15, 15)) end
-  return true, "check_digit"
+  return check.verdict(check.mod37_36(s:sub(1, 14)), s:sub(15, 15), "check character")
 end
 
 local function esc(s)
@@ -268,14 +261,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(name, fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("dpd " .. name .. " could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "dpd",
   name = "DPD",
@@ -283,13 +268,9 @@ return {
   hosts = { "public-ws.dpd.com" },
   tracking_url = "https://tracking.dpd.de/status/en_US/parcel/{code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded("parse_auth", parse_auth),
+  parse_auth = failure.guard(parse_auth, "dpd parse_auth"),
   request = request,
-  parse = guarded("parse", parse),
+  parse = failure.guard(parse, "dpd parse"),
 }

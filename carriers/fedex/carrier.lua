@@ -514,11 +514,6 @@ local function error_message(body)
   return str(doc.error_description) or str(doc.message) or (type(doc.error) == "string" and str(doc.error)) or nil
 end
 
-local function looks_like_html(body)
-  local head = body:sub(1, 512):lower()
-  return head:find("<!doctype html", 1, true) or head:find("<html", 1, true)
-end
-
 local function parse_body(body, codes)
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   local first = body:match("^%s*(%S)")
@@ -529,12 +524,6 @@ local function parse_body(body, codes)
     return from_rest(doc, codes)
   end
   if first == "<" then
-    if looks_like_html(body) then
-      local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-      title = str(title)
-      return failure.broken("expected JSON or XML from FedEx, got an HTML page"
-        .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err), 160), nil) end
     return from_soap(root, codes)
@@ -544,7 +533,8 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { message = error_message, refused = "FedEx refused the token", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "FedEx refused the token",
+                                   expect = "JSON or XML from FedEx", now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
@@ -581,17 +571,13 @@ local function validate(code)
     if want == got then return true, "check_digit" end
     -- Some FedEx Ground numbers are 12 digits with the GS1 mod 10 rule.
     if check.gs1(s:sub(1, -2)) == got then return true, "check_digit" end
-    return false, ("check digit: expected %d, got %d"):format(want, got)
+    return check.verdict(want, got)
   end
   if n == 15 then
-    local want, got = check.gs1(s:sub(1, -2)), s:byte(15) - 48
-    if want ~= got then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(1, -2)), s:byte(15) - 48)
   end
   if n == 20 or n == 22 then
-    local want, got = check.gs1(s:sub(1, -2)), s:byte(n) - 48
-    if want ~= got then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(1, -2)), s:byte(n) - 48)
   end
   if n == 10 or n == 14 or n == 34 then return true end  -- older Ground/Freight formats, 34-digit 96 barcodes
   return false, ("expected 12, 15, 20, 22 or 34 digits, got %d"):format(n)
@@ -658,14 +644,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("fedex script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "fedex",
   name = "FedEx",
@@ -673,13 +651,9 @@ return {
   hosts = { "apis.fedex.com" },
   tracking_url = "https://www.fedex.com/fedextrack/?trknbr={code}",
   limits = { concurrency = 4, per_second = 5, batch = MAX_BATCH },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "fedex script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "fedex script"),
 }

@@ -239,15 +239,7 @@ return {
   hosts = { "espace-client.geodis.com" },
   tracking_url = "https://espace-client.geodis.com/services/suivi?noSuivi={code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = function(...)
-    local ok, result = pcall(parse, ...)
-    if ok then return result end
-    return failure.broken("geodis script could not read the response: " .. tostring(result), nil)
-  end,
+  parse = failure.guard(parse, "geodis script"),
 }

@@ -177,16 +177,12 @@ local function error_message(body) return error_text(body_doc(body)) end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { message = error_message, refused = "GLS refused the token", now = value.table(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "GLS refused the token", expect = "JSON from GLS", now = value.table(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   local doc = body_doc(body)
   if not doc then
-    local head = body:sub(1, 512):lower()
-    if head:find("<html", 1, true) or head:find("<!doctype", 1, true) then
-      return failure.broken("expected JSON from GLS, got an HTML page", nil)
-    end
     if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
     return failure.broken("body is not a JSON object (HTTP " .. status .. "): '" .. short(body, 40) .. "'", nil)
   end

@@ -217,9 +217,7 @@ local function validate(code)
   local s = code:gsub("%s+", ""):upper()
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
     -- UPU S10 (international letters and parcels, Colissimo/Chronopost international).
-    local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   if not s:match("^%w+$") then return false, "only letters and digits are allowed" end
   -- Suivi v2 accepts idShips of 11 to 15 characters (Colissimo 6A..., Lettre
@@ -246,14 +244,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("laposte script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "laposte",
   name = "La Poste / Colissimo",
@@ -261,11 +251,7 @@ return {
   hosts = { "api.laposte.fr" },
   tracking_url = "https://www.laposte.fr/outils/suivre-vos-envois?code={code}",
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "laposte script"),
 }

@@ -313,9 +313,7 @@ local function validate(code)
   local s = code:gsub("%s+", ""):upper()
   -- International (UPU S10): LA123456785NL, RR...NL, CP...NL — with its check digit.
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   -- Domestic barcode: 2-character type (3S, KG, ...), 4-letter customer code, 6 to 11 digit serial.
   -- PostNL domestic barcodes carry no check digit.
@@ -342,14 +340,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("postnl script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "postnl",
   name = "PostNL",
@@ -358,11 +348,7 @@ return {
   tracking_url = "https://jouw.postnl.nl/track-and-trace/{code}",
   poll = { every = "4h", window = "30d" },
   limits = { concurrency = 4, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "postnl script"),
 }

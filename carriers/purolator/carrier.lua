@@ -218,11 +218,8 @@ local function parse(response, codes, ctx)
     end
   end
 
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status >= 300 and status < 400 then return failure.broken(("HTTP %d redirect"):format(status)) end
   if xerr and body:match("^%s*<%?xml") or xerr and body:match("^%s*<%w*:?Envelope") then
     return failure.broken("body is not valid XML: " .. tostring(xerr))
@@ -276,9 +273,5 @@ return {
   validate = validate,
   request = request,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "purolator script"),
 }

@@ -61,9 +61,7 @@ local function validate(code)
   -- UPU S10 (Special Delivery, Tracked, International): AB123456785GB.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = check.s10(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- 21-character unique item id (2D barcode, e.g. 090367574000000FE1E1B) or
   -- 16-character Tracked 24/48 / Parcelforce references: format only.
@@ -173,11 +171,8 @@ local function parse(response, codes, ctx)
   if type(doc) == "table" and (doc.httpCode ~= nil or type(doc.errors) == "table") then
     return error_failure(doc, status ~= 200 and status or nil)
   end
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
   if type(doc) ~= "table" then
     return failure.broken(("expected JSON with 'mailPieces', got %s"):format(short(body, 60)))
@@ -207,9 +202,5 @@ return {
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "royalmail script"),
 }

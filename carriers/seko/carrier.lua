@@ -352,14 +352,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("seko script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "seko",
   name = "SEKO Logistics",
@@ -367,11 +359,7 @@ return {
   hosts = { "api.omniparcel.com" },
   tracking_url = "https://track.omniparcel.com/{code}",
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "seko script"),
 }

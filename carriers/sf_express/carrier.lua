@@ -288,14 +288,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("sf_express script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "sf_express",
   name = "SF Express",
@@ -304,13 +296,9 @@ return {
   tracking_url = "https://www.sf-express.com/chn/en/waybill/waybill-detail/{code}",
   poll = { every = "4h", window = "30d" },
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "sf_express script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "sf_express script"),
 }

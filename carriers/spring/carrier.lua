@@ -231,9 +231,7 @@ local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("%s+", ""):upper()
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   if not s:match("^%w+$") then return false, "only letters and digits are allowed" end
   if #s < 10 or #s > 35 then return false, ("expected 10 to 35 characters, got %d"):format(#s) end
@@ -257,14 +255,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("spring script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "spring",
   name = "Spring GDS",
@@ -272,11 +262,7 @@ return {
   hosts = { "mtapi.net" },
   tracking_url = "https://www.mailingtechnology.com/tracking/?tn={code}",
   limits = { concurrency = 4, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "spring script"),
 }

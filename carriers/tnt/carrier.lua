@@ -155,17 +155,12 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http.triage(response, { refused = "TNT refused the credentials", wait = 60, now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { refused = "TNT refused the credentials", wait = 60, expect = "XML from TNT", now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
-  local head = body:sub(1, 512):lower()
   if not body:match("^%s*<") then return failure.broken("expected XML from TNT, body starts with '" .. short(body, 40) .. "'", nil) end
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-    return failure.broken("expected XML from TNT, got an HTML page" .. (title and (" (title: '" .. short(title, 60) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then return failure.broken("body is not well-formed XML: " .. short(err), nil) end
   local out = parse_xml(root, codes)
@@ -190,9 +185,7 @@ local function validate(code)
   if #s ~= 13 or not s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
     return false, "expected 9 digits or 2 letters, 9 digits, 2 letters (e.g. GE123456785WW)"
   end
-  local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-  if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
-  return true, "check_digit"
+  return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
 end
 
 local function esc(s)
@@ -235,15 +228,7 @@ return {
   hosts = { "express.tnt.com" },
   tracking_url = "https://www.tnt.com/express/en_gb/site/shipping-tools/tracking.html?cons={code}",
   limits = { concurrency = 2, per_second = 5, batch = 50 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = function(...)
-    local ok, result = pcall(parse, ...)
-    if ok then return result end
-    return failure.broken("tnt script could not read the response: " .. tostring(result), nil)
-  end,
+  parse = failure.guard(parse, "tnt script"),
 }

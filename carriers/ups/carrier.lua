@@ -364,12 +364,6 @@ local function parse_body(body, codes)
     return from_json(doc, codes)
   end
   if first == "<" then
-    local head = body:sub(1, 512):lower()
-    if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-      local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>%s*([^<]-)%s*<")
-      return failure.broken("expected JSON or XML from UPS, got an HTML page"
-        .. ((title and title ~= "") and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     return from_xml(root, codes)
@@ -381,7 +375,8 @@ local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
   local list = {}
   for _, c in ipairs(tbl(codes) or {}) do if type(c) == "string" then list[#list + 1] = c end end
-  local f = http.triage(response, { message = error_message, refused = "UPS refused the token", now = tbl(ctx) and ctx.now })
+  local f = http.triage(response, { message = error_message, refused = "UPS refused the token",
+                                   expect = "JSON or XML from UPS", now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
@@ -493,14 +488,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("ups script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "ups",
   name = "UPS",
@@ -508,13 +495,9 @@ return {
   hosts = { "onlinetools.ups.com" },
   tracking_url = "https://www.ups.com/track?loc=en_US&tracknum={code}",
   limits = { concurrency = 4, per_second = 10, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "ups script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "ups script"),
 }

@@ -133,9 +133,7 @@ local function validate(code)
   -- UPU S10 (Priority Mail International, Registered...): EA123456785US.
   local s10 = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if s10 then
-    local want, got = check.s10(s10:sub(1, 8)), tonumber(s10:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s10:sub(1, 8)), tonumber(s10:sub(9)))
   end
   if c:match("%D") then return false, "format: expected 20-22 digits (IMpb) or AA123456789US" end
   -- A scanned IMpb may carry the "420" + ZIP (5 or 9 digits) routing prefix.
@@ -143,9 +141,7 @@ local function validate(code)
   if #c == 20 or #c == 22 then
     -- IMpb (22 digits, starting 9x) and the older 20-digit USPS barcodes:
     -- GS1 mod 10 check digit (weights 3, 1, 3... from the right).
-    local want, got = check.gs1(c:sub(1, -2)), tonumber(c:sub(-1))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(c:sub(1, -2)), tonumber(c:sub(-1)))
   end
   if #c == 26 or #c == 34 then return true end  -- longer IMpb variants: format only
   return false, ("length: expected 20 or 22 digits, got %d"):format(#c)
@@ -372,11 +368,8 @@ local function parse(response, codes, ctx)
     return parse_xml(doc)
   end
 
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
   if status >= 300 and status < 400 then return failure.broken(("HTTP %d redirect"):format(status)) end
   return failure.broken(("expected USPS tracking JSON or TrackResponse XML, got %s"):format(short(body, 60)))
@@ -397,11 +390,8 @@ local function parse_auth(response, config, ctx)
     if status >= 500 then return failure.temporary(message, code) end
     return failure.auth(message, code)
   end
-  local f = http.triage(response, { now = value.table(ctx) and ctx.now })
-  if f then
-    if f.failure == "auth" then f.code = string.format("%d", status) end   -- the HTTP status is the code of a refusal
-    return f
-  end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   return failure.broken("token response without 'access_token': " .. short(body, 60))
 end
 
@@ -429,11 +419,7 @@ return {
     }
   end,
 
-  parse_auth = function(response, config, ctx)
-    local ok, r = pcall(parse_auth, response, config, ctx)
-    if ok then return r end
-    return failure.broken("token parse error: " .. short(r, 120))
-  end,
+  parse_auth = failure.guard(parse_auth, "usps script"),
 
   request = function(codes, config, ctx)
     local code = (codes[1] or ""):gsub("[%s%-]+", ""):upper()
@@ -445,9 +431,5 @@ return {
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "usps script"),
 }

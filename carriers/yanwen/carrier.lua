@@ -228,15 +228,11 @@ local function validate(code)
   local s = code:gsub("%s+", ""):upper()
   -- UPU S10 (registered post handed to a postal operator, e.g. UG...YP, LX...CN).
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local expected, got = check.s10(s:sub(3, 10)), s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   -- SSCC with the (00) application identifier: 20 digits, GS1 check digit.
   if s:match("^00%d+$") and #s == 20 then
-    local expected, got = check.gs1(s:sub(3, 19)), s:byte(20) - 48
-    if got ~= expected then return false, ("SSCC check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(3, 19)), s:byte(20) - 48, "SSCC check digit")
   end
   -- Yanwen's own waybills (e.g. YT/VR/LW prefixes) and last-mile numbers: letters and digits.
   if #s < 10 or #s > 30 then return false, ("expected 10 to 30 characters, got %d"):format(#s) end
@@ -262,14 +258,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("yanwen script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "yanwen",
   name = "Yanwen",
@@ -278,11 +266,7 @@ return {
   tracking_url = "https://track.yw56.com.cn/en/querydel?nums={code}",
   poll = { every = "6h", window = "60d" },
   limits = { concurrency = 2, per_second = 2, batch = 30 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "yanwen script"),
 }
