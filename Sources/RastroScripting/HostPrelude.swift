@@ -227,6 +227,18 @@ function text.code(c)
   return (gsub(s, "%s+", ""):upper())
 end
 
+-- text.codes(list) -> { [text.code(c)] = c } for the tracking numbers asked for, so a number
+-- a response spells its own way finds the spelling the caller used
+function text.codes(list)
+  local out = {}
+  if type(list) ~= "table" then return out end
+  for _, c in ipairs(list) do
+    local n = text.code(c)
+    if n then out[n] = c end
+  end
+  return out
+end
+
 -- text.short(s, n) -> s on one line (every run of whitespace one space), cut to n bytes
 -- (default 120) and marked "..." when longer; the cut never splits a UTF-8 character
 function text.short(s, n)

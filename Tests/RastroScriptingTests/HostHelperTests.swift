@@ -108,6 +108,17 @@ struct HostHelperTests {
                            .string("a..."), .string("ç..."), .string(""), .string("42"), .integer(123)])
     }
 
+    @Test("text.codes keys the codes asked for by their normalized form")
+    func textCodes() throws {
+        let values = try vm.eval("""
+            local r = text.codes({ 'si 047624825br', 'LB123456785BR', ' ', 42 })
+            local n = 0
+            for _ in pairs(r) do n = n + 1 end
+            return r.SI047624825BR, r.LB123456785BR, r['42'], n, next(text.codes(nil))
+            """)
+        #expect(values == [.string("si 047624825br"), .string("LB123456785BR"), .integer(42), .integer(3), .nil])
+    }
+
     @Test("value.table keeps tables and drops everything else")
     func valueTable() throws {
         let values = try vm.eval("""

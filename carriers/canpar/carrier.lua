@@ -60,7 +60,7 @@ local function xml_escape(s)
 end
 
 -- Text of a child, treating xsi:nil and empty elements as absent.
-local function text(node, name)
+local function child_text(node, name)
   local c = node:child(name)
   if not c then return nil end
   if c.attr and c.attr["nil"] == "true" then return nil end
@@ -81,15 +81,15 @@ local function address(node)
   if not node then return nil, nil end
   local lines = {}
   for _, n in ipairs({ "address_line_1", "address_line_2", "address_line_3" }) do
-    local l = text(node, n)
+    local l = child_text(node, n)
     if l then lines[#lines + 1] = l end
   end
   local loc = {
     facility = (#lines > 0) and table.concat(lines, ", ") or nil,
-    city = text(node, "city"),
-    state = text(node, "province"),
-    country = text(node, "country"),
-    postal = text(node, "postal_code"),
+    city = child_text(node, "city"),
+    state = child_text(node, "province"),
+    country = child_text(node, "country"),
+    postal = child_text(node, "postal_code"),
   }
   if next(loc) == nil then return nil, nil end
   return loc, loc.state and PROVINCE_ZONE[loc.state:upper()]
@@ -101,17 +101,17 @@ local function read_result(result)
   for _, ev in ipairs(result:children("events")) do
     local loc, zone = address(ev:child("address"))
     zone = zone or "UTC"
-    local stamp = text(ev, "local_date_time")
+    local stamp = child_text(ev, "local_date_time")
     local at = stamp and stamp:match("^%d%d%d%d%d%d%d%d %d%d%d%d%d%d$")
       and time.parse(stamp, "%Y%m%d %H%M%S", zone) or nil
     if at then
-      local code = text(ev, "code")
+      local code = child_text(ev, "code")
       events[#events + 1] = {
         occurred_at = at,
         zone = zone,
         status = status_for(code, warned),
         code = code or "",
-        description = text(ev, "code_description_en") or text(ev, "comment") or "",
+        description = child_text(ev, "code_description_en") or child_text(ev, "comment") or "",
         location = loc,
       }
     else
@@ -119,16 +119,16 @@ local function read_result(result)
     end
   end
   local out = { events = events }
-  local delivered = text(result, "delivered") == "true"
+  local delivered = child_text(result, "delivered") == "true"
   for _, e in ipairs(events) do
     if e.status == "delivered" then delivered = true; out.delivered_at = out.delivered_at or e.occurred_at end
   end
   if delivered then out.status = "delivered"
   elseif events[1] then out.status = events[1].status
   else out.status = "info_received" end    -- a known barcode without scans: label data only
-  local eta = text(result, "estimated_delivery_date")
+  local eta = child_text(result, "estimated_delivery_date")
   if eta and eta:match("^%d%d%d%d%d%d%d%d$") then out.estimated_delivery = time.parse(eta, "%Y%m%d", "UTC") end
-  if delivered then out.signed_by = text(result, "signed_by") end
+  if delivered then out.signed_by = child_text(result, "signed_by") end
   return out
 end
 
@@ -149,8 +149,7 @@ end
 
 local function from_xml(root, codes)
   local single = (#codes == 1) and codes[1] or nil
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local returns = {}
   for _, name in ipairs({ "trackByBarcodeV2Response", "trackByBarcodeResponse" }) do
     for _, r in ipairs(root:descendants(name)) do
@@ -170,11 +169,11 @@ local function from_xml(root, codes)
   end
   local results, count, first_error = {}, 0, nil
   for _, ret in ipairs(returns) do
-    local err = text(ret, "error")
+    local err = child_text(ret, "error")
     local got = false
     for _, result in ipairs(ret:children("result")) do
       if tbl(result.attr) and result.attr["nil"] == "true" then goto continue end
-      local n = norm_code(text(result, "barcode"))
+      local n = norm_code(child_text(result, "barcode"))
       if not n and single then n = norm_code(single) end
       if n then
         local key = requested[n] or n

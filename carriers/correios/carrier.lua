@@ -511,11 +511,7 @@ end
 
 -- Results keyed by tracking number; a requested code keeps the caller's spelling.
 local function collect(list, reader, codes)
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped = {}, 0, 0
   local warned = {}
   for _, o in ipairs(list) do

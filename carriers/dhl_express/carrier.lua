@@ -228,11 +228,7 @@ end
 ---------------------------------------------------------------------------
 
 local function collect(list, reader, codes)
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   local lone_failure
   for _, o in ipairs(list) do

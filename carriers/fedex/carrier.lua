@@ -291,11 +291,7 @@ local function from_rest(doc, codes)
     if errors and errors[1] then return whole_rest_error(errors) end
     return failure.broken("'output' without 'completeTrackResults'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   local warned = {}
   for _, ctr in ipairs(list) do
@@ -447,11 +443,7 @@ local function from_soap(root, codes)
       return failure.broken("XML <" .. tostring(root.name) .. "> is not a FedEx TrackReply", nil)
     end
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local groups, order = {}, {}
   local warned = {}
   for _, ctd in ipairs(reply:children("CompletedTrackDetails")) do

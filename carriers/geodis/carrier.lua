@@ -141,11 +141,7 @@ local function from_doc(doc, codes)
   end
   local list = contenu
   if contenu.noSuivi == nil and contenu[1] ~= nil then list = contenu else list = { contenu } end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, n = {}, 0
   for _, c in ipairs(list) do
     c = tbl(c)

@@ -196,11 +196,7 @@ local function parse(response, codes, ctx)
     if m then return failure.broken("GLS error (HTTP " .. status .. "): " .. short(m, 200), nil) end
     return failure.broken("JSON without 'parcels'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(type(codes) == "table" and codes or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   for _, p in ipairs(parcels) do
     if type(p) == "table" then

@@ -160,11 +160,7 @@ local function parse(response, codes, ctx)
     if m then return failure.broken("Hermes error (HTTP " .. status .. "): " .. short(m, 200), nil) end
     return failure.broken("JSON without 'shipmentinfo'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(type(codes) == "table" and codes or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   for _, s in ipairs(list) do
     if type(s) == "table" then

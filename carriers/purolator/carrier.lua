@@ -52,7 +52,7 @@ local function xml_escape(s)
   return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }))
 end
 
-local function text(node, name)
+local function child_text(node, name)
   local t = node and node:text(name)
   if t and t ~= "" then return t end
   return nil
@@ -93,8 +93,8 @@ local function scan_status(scan_type, description, warned)
 end
 
 local function read_scan(scan, i, warned)
-  local scan_type = text(scan, "ScanType") or ""
-  local date, clock = text(scan, "ScanDate"), text(scan, "ScanTime")
+  local scan_type = child_text(scan, "ScanType") or ""
+  local date, clock = child_text(scan, "ScanDate"), child_text(scan, "ScanTime")
   local at = nil
   if date then
     if clock and clock:match("^%d%d%d%d%d%d$") then
@@ -108,8 +108,8 @@ local function read_scan(scan, i, warned)
   if not at then
     return nil, ("Scan %d (%s): cannot read ScanDate/ScanTime %s %s"):format(i, scan_type, short(date or "?", 20), short(clock or "?", 20))
   end
-  local description = text(scan, "Description") or scan_type
-  local depot = text(scan, "Depot/Name")
+  local description = child_text(scan, "Description") or scan_type
+  local depot = child_text(scan, "Depot/Name")
   local location = nil
   if depot then
     location = { facility = depot }
@@ -130,7 +130,7 @@ local function first_error(info)
   local errors = ri and ri:child("Errors")
   local err = errors and errors:child("Error")
   if not err then return nil end
-  return text(err, "Code"), text(err, "Description") or text(err, "AdditionalInformation") or "Purolator error"
+  return child_text(err, "Code"), child_text(err, "Description") or child_text(err, "AdditionalInformation") or "Purolator error"
 end
 
 local function error_failure(code, message)
@@ -161,7 +161,7 @@ local function tracking_result(info)
   if #events == 0 then return failure.not_found("no scans for this PIN") end
   local result = { events = events, status = events[1].status }
   if result.status == "delivered" then result.delivered_at = events[1].occurred_at end
-  local eta = text(info, "EstimatedDeliveryDate")
+  local eta = child_text(info, "EstimatedDeliveryDate")
   if eta and eta:match("^%d%d%d%d%-%d%d%-%d%d") then result.estimated_delivery = time.parse(eta:sub(1, 10), "%Y-%m-%d", "UTC") end
   return result
 end
@@ -176,8 +176,8 @@ local function parse(response, codes, ctx)
     local soap_body = doc:child("Body")
     local fault = soap_body and soap_body:child("Fault")
     if fault then
-      local fcode = text(fault, "faultcode") or text(fault, "Code/Value")
-      local fmsg = text(fault, "faultstring") or text(fault, "Reason/Text") or "SOAP fault"
+      local fcode = child_text(fault, "faultcode") or child_text(fault, "Code/Value")
+      local fmsg = child_text(fault, "faultstring") or child_text(fault, "Reason/Text") or "SOAP fault"
       local lower = fmsg:lower()
       if status == 401 or status == 403 or lower:find("authenticat") or lower:find("authoriz") then
         return failure.auth(fmsg, fcode)
@@ -191,7 +191,7 @@ local function parse(response, codes, ctx)
       local infos = list and list:children("TrackingInformation") or {}
       local results, n = {}, 0
       for _, info in ipairs(infos) do
-        local pin = text(info, "PIN/Value")
+        local pin = child_text(info, "PIN/Value")
         if pin then
           local ok, r = pcall(tracking_result, info)
           results[pin] = ok and r or failure.broken("unreadable TrackingInformation: " .. short(r, 80))

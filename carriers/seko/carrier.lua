@@ -266,11 +266,7 @@ local function parse_doc(doc, codes)
     table.sort(keys)
     return failure.broken("JSON without 'ConsignmentNo' or 'Errors' (keys: " .. short(table.concat(keys, ", "), 80) .. ")", nil)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped = {}, 0, 0
   for _, c in ipairs(list) do
     local id = type(c) == "table" and norm_code(str(c.ConsignmentNo)) or nil

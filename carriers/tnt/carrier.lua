@@ -122,11 +122,7 @@ local function parse_xml(root, codes)
     if code and code:match("^9%d%d%d$") then return failure.auth(msg, code) end
     return failure.broken("TNT error " .. (code or "?") .. ": " .. msg, code)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, n = {}, 0
   local shipments = {}   -- number -> every consignment under it, in TNT's order
   for _, node in ipairs(list) do

@@ -220,8 +220,7 @@ local function from_json(doc, codes)
     end
     return failure.broken("JSON without 'trackResponse'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   for _, shipment in ipairs(list_of(tr.shipment)) do
     if type(shipment) == "table" then
@@ -317,8 +316,7 @@ local function from_xml(root, codes)
     end
     return failure.broken("UPS TrackResponse with status " .. tostring(rcode) .. " and no Error", nil)
   end
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   for _, shipment in ipairs(root:children("Shipment")) do
     local packages = shipment:children("Package")
