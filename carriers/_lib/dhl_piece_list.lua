@@ -65,34 +65,9 @@ return function(options)
   -- Helpers
   ---------------------------------------------------------------------------
 
-  local function str(v)
-    if type(v) == "string" then
-      local s = v:match("^%s*(.-)%s*$")
-      if s ~= "" then return s end
-    elseif type(v) == "number" then
-      local i = math.tointeger(v)
-      return i and tostring(i) or tostring(v)
-    end
-    return nil
-  end
-
-  local function short(s, n)
-    n = n or 120
-    s = tostring(s):gsub("%s+", " ")
-    if #s > n then s = s:sub(1, n) .. "..." end
-    return s
-  end
-
-  local function norm_code(v)
-    local s = str(v)
-    if not s then return nil end
-    return (s:gsub("%s+", ""):upper())
-  end
-
-  local function retry_after(headers)
-    local v = type(headers) == "table" and str(headers["retry-after"])
-    return v and tonumber(v) or nil
-  end
+  local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+  local short = text.short      -- one line, cut at n bytes (default 120)
+  local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
   local function attr(node, name)
     local a = type(node) == "table" and node.attr
@@ -269,13 +244,10 @@ return function(options)
 
   local function parse(response, codes, ctx)
     if type(response) ~= "table" then return failure.broken("no response", nil) end
+    local f = http.triage(response, { refused = "DHL refused the credentials", now = value.table(ctx) and ctx.now })
+    if f then return f end
     local status = math.tointeger(tonumber(response.status)) or 0
     local body = type(response.body) == "string" and response.body or ""
-    if status == 401 or status == 403 then
-      return failure.auth("HTTP " .. status .. ": DHL refused the credentials", nil)
-    end
-    if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429: too many requests", nil) end
-    if status >= 500 or status == 408 then return failure.temporary("HTTP " .. status, nil) end
     local out = parse_body(body, codes)
     if status >= 200 and status < 300 then return out end
     if out.failure == nil and out.kind == nil then return out end
@@ -286,26 +258,12 @@ return function(options)
   -- Numbers
   ---------------------------------------------------------------------------
 
-  -- GS1 mod 10 (SSCC): weights 3,1,3... from the rightmost data digit.
-  local function gs1_ok(digits)
-    local sum, w = 0, 3
-    for i = #digits - 1, 1, -1 do
-      sum = sum + (digits:byte(i) - 48) * w
-      w = (w == 3) and 1 or 3
-    end
-    return (10 - sum % 10) % 10 == digits:byte(#digits) - 48, (10 - sum % 10) % 10
-  end
-
-  local S10_WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
-
   local function validate(code)
     if type(code) ~= "string" then return false, "tracking number must be text" end
     local s = code:gsub("[%s%-]+", ""):upper()
     if s:match("^%d+$") then
       if #s == 20 and s:sub(1, 2) == "00" or #s == 18 then
-        local ok, want = gs1_ok(s)
-        if not ok then return false, ("check digit: expected %d, got %s"):format(want, s:sub(-1)) end
-        return true, "check_digit"
+        return check.verdict(check.gs1(s:sub(1, -2)), s:byte(-1) - 48)
       end
       if #s == 12 or #s == 14 or #s == 20 or #s == 22 then return true end   -- Paketnummer, Leitcode, other barcodes
       return false, ("a DHL Paket number has 12, 14, 18, 20 or 22 digits, got %d"):format(#s)
@@ -315,12 +273,7 @@ return function(options)
       return false, "JJD/JVGL piece numbers have 12 to 30 characters"
     end
     if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-      local sum = 0
-      for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * S10_WEIGHTS[i] end
-      local r = sum % 11
-      local want = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-      if s:byte(11) - 48 ~= want then return false, ("check digit: expected %d, got %s"):format(want, s:sub(11, 11)) end
-      return true, "check_digit"
+      return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
     end
     return false, "expected a DHL Paket number (12/20 digits, JJD...) or a UPU number like CA123456785DE"
   end
@@ -331,11 +284,6 @@ return function(options)
 
   local function xml_attr(v)
     return (tostring(v or ""):gsub("&", "&amp;"):gsub("\"", "&quot;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
-  end
-
-  local function base_url(config)
-    local base = str(type(config) == "table" and config.base_url) or DEFAULT_BASE_URL
-    return (base:gsub("/+$", ""))
   end
 
   local function request(codes, config, ctx)
@@ -354,18 +302,10 @@ return function(options)
     if key and secret then headers.Authorization = "Basic " .. base64.encode(key .. ":" .. secret) end
     return {
       method = "GET",
-      url = base_url(config) .. "/parcel/de/tracking/v0/shipments?xml=" .. url.escape(doc),
+      url = http.base_url(config, DEFAULT_BASE_URL) .. "/parcel/de/tracking/v0/shipments?xml=" .. url.escape(doc),
       headers = headers,
       timeout = 30,
     }
-  end
-
-  local function guarded(fn)
-    return function(...)
-      local ok, result = pcall(fn, ...)
-      if ok then return result end
-      return failure.broken(CARRIER .. " script could not read the response: " .. tostring(result), nil)
-    end
   end
 
   return {
@@ -375,12 +315,8 @@ return function(options)
     hosts = { "api-eu.dhl.com" },
     tracking_url = options.tracking_url,
     limits = { concurrency = 2, per_second = 3, batch = BATCH },
-    validate = function(code)
-      local ok, valid, reason = pcall(validate, code)
-      if not ok then return false, "cannot check this number" end
-      return valid, reason
-    end,
+    validate = check.guard(validate),
     request = request,
-    parse = guarded(parse),
+    parse = failure.guard(parse, CARRIER .. " script"),
   }
 end

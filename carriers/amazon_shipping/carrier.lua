@@ -62,18 +62,10 @@ local DESCRIPTIONS = {
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 160
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes
 
 local function read_time(text)
   text = str(text)
@@ -197,19 +189,11 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "Amazon refused the token",
+                                   expect = "JSON from Amazon Shipping", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Amazon refused the token"), nil)
-  end
-  if status == 429 then
-    local h = tbl(response.headers) or {}
-    return failure.rate_limited(tonumber(h["retry-after"]), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   local first = body:match("^%s*(%S)")
   local out
@@ -221,7 +205,7 @@ local function parse(response, codes, ctx)
       .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
   else
     local doc, err = json.decode(body)
-    if doc == nil then out = failure.broken("body is not valid JSON: " .. short(tostring(err)), nil)
+    if doc == nil then out = failure.broken("body is not valid JSON: " .. short(tostring(err), 160), nil)
     else out = from_json(doc, codes) end
   end
   if status >= 200 and status < 300 then return out end
@@ -250,11 +234,6 @@ local function validate(code)
   return false, "expected TBA + 12 digits (e.g. TBA123456789000) or 12-22 digits"
 end
 
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
-end
-
 local function auth(config)
   config = tbl(config) or {}
   local id, secret, refresh = str(config.client_id), str(config.client_secret), str(config.refresh_token)
@@ -262,7 +241,7 @@ local function auth(config)
     error("amazon_shipping: config.client_id, config.client_secret and config.refresh_token are required (LWA app credentials)", 0)
   end
   local token_url = TOKEN_URL
-  if str(config.base_url) then token_url = base_url(config) .. "/auth/o2/token" end
+  if str(config.base_url) then token_url = http.base_url(config, DEFAULT_BASE) .. "/auth/o2/token" end
   return {
     method = "POST",
     url = token_url,
@@ -274,13 +253,11 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "Login with Amazon refused the credentials", token = true,
+                                   now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 400 or status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Login with Amazon refused the credentials"), nil)
-  end
-  if status == 429 then return failure.rate_limited(nil, "HTTP 429: too many token requests", nil) end
-  if status >= 500 then return failure.temporary("HTTP " .. status, nil) end
   if status ~= 200 then return failure.broken("token request: HTTP " .. status, nil) end
   local doc = json.decode(body)
   if type(doc) ~= "table" then return failure.broken("token response is not a JSON object", nil) end
@@ -303,20 +280,12 @@ local function request(codes, config, ctx)
   if token then headers["x-amz-access-token"] = token end
   return {
     method = "GET",
-    url = base_url(config) .. "/shipping/v2/tracking?" .. url.query({
+    url = http.base_url(config, DEFAULT_BASE) .. "/shipping/v2/tracking?" .. url.query({
       trackingId = code, carrierId = str(config.carrier_id) or "AMZN_US",
     }),
     headers = headers,
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("amazon_shipping script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -327,13 +296,9 @@ return {
             "api.amazon.com" },
   tracking_url = "https://track.amazon.com/tracking/{code}",
   limits = { concurrency = 2, per_second = 1, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "amazon_shipping script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "amazon_shipping script"),
 }

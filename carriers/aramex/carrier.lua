@@ -69,23 +69,8 @@ local AUTH_CODES = { ERR01 = true, ERR02 = true, ERR03 = true }
 ---------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------
-local function trim(s)
-  if type(s) == "number" then
-    local i = math.tointeger(s)
-    return i and tostring(i) or tostring(s)
-  end
-  if type(s) ~= "string" then return nil end
-  s = s:match("^%s*(.-)%s*$")
-  if s == "" then return nil end
-  return s
-end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
+local trim = text.clean       -- trimmed text; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 local function xml_escape(s)
   return (tostring(s or ""):gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
@@ -119,7 +104,6 @@ end
 ---------------------------------------------------------------------------
 local function request(codes, config, ctx)
   config = config or {}
-  local base = (trim(config.base_url) or DEFAULT_BASE):gsub("/+$", "")
   local function el(name, v) return "<v1:" .. name .. ">" .. xml_escape(v) .. "</v1:" .. name .. ">" end
   local shipments = {}
   for _, c in ipairs(codes) do shipments[#shipments + 1] = "<arr:string>" .. xml_escape(c) .. "</arr:string>" end
@@ -140,7 +124,7 @@ local function request(codes, config, ctx)
     .. '</v1:ShipmentTrackingRequest></soapenv:Body></soapenv:Envelope>'
   return {
     method = "POST",
-    url = base .. SERVICE_PATH,
+    url = http.base_url(config, DEFAULT_BASE) .. SERVICE_PATH,
     headers = {
       ["Content-Type"] = "text/xml; charset=utf-8",
       Accept = "text/xml",
@@ -154,17 +138,6 @@ end
 ---------------------------------------------------------------------------
 -- parse
 ---------------------------------------------------------------------------
-local function http_failure(response)
-  local st = response.status or 0
-  if st == 401 or st == 403 then return failure.auth("HTTP " .. st) end
-  if st == 429 then
-    local h = response.headers or {}
-    return failure.rate_limited(tonumber(h["retry-after"] or ""), "HTTP 429")
-  end
-  if st >= 500 then return failure.temporary("HTTP " .. st) end
-  return nil
-end
-
 -- "2019-11-05T14:07:00" (wall time, no zone) or with an offset;
 -- JSON: "/Date(1572948420000+0400)/".
 local function read_time(text)
@@ -247,7 +220,7 @@ end
 local function parse_xml(doc, response)
   local fault = doc:find("Body/Fault")
   if fault then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("SOAP fault: " .. short(fault:text("faultstring") or "", 200))
   end
@@ -256,7 +229,7 @@ local function parse_xml(doc, response)
     if doc.name == "ShipmentTrackingResponse" then r = doc end
   end
   if not r then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected ShipmentTrackingResponse, got <" .. tostring(doc.name) .. ">")
   end
@@ -297,12 +270,12 @@ local function parse_xml(doc, response)
   if has_errors and not found then
     local n = r:find("Notifications/Notification")
     if n then return notification_failure(n:text("Code"), n:text("Message")) end
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("HasErrors without a notification")
   end
   if not found then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     if not r:child("HasErrors") then return failure.broken("ShipmentTrackingResponse without HasErrors") end
   end
@@ -311,7 +284,7 @@ end
 
 local function parse_json(doc, response)
   if type(doc) ~= "table" or (doc.HasErrors == nil and doc.TrackingResults == nil) then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected Aramex JSON with HasErrors/TrackingResults")
   end
@@ -347,12 +320,12 @@ local function parse_json(doc, response)
   if doc.HasErrors == true and not found then
     local n = type(doc.Notifications) == "table" and doc.Notifications[1]
     if type(n) == "table" then return notification_failure(trim(n.Code), trim(n.Message)) end
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("HasErrors without a notification")
   end
   if not found then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
   end
   return results
@@ -364,7 +337,7 @@ local function parse(response, codes, ctx)
   if first == "{" then
     local doc = json.decode(body)
     if not doc then
-      local f = http_failure(response)
+      local f = http.triage(response)
       if f then return f end
       return failure.broken("truncated or invalid Aramex JSON")
     end
@@ -372,7 +345,7 @@ local function parse(response, codes, ctx)
   end
   local doc = xml.parse(body)
   if not doc then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected Aramex SOAP XML, got: " .. short(body, 80))
   end

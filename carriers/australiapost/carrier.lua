@@ -62,37 +62,9 @@ local DEFAULT_STATUS = "in_transit"
 local ZONES = { "Australia/Sydney", "Australia/Brisbane", "Australia/Adelaide", "Australia/Darwin", "Australia/Perth" }
 local AU_STATES = { NSW = true, VIC = true, QLD = true, SA = true, WA = true, TAS = true, NT = true, ACT = true }
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
-local function s10_check(digits)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes
 
 local function validate(code)
   local c = (type(code) == "string" and code or ""):gsub("%s+", ""):upper()
@@ -101,9 +73,7 @@ local function validate(code)
   -- UPU S10 (international and domestic articles): AA123456785AU.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = s10_check(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- eParcel / StarTrack consignments and article ids (e.g. 33ABC1234567,
   -- 3ABC12345678901), and 20-23 digit barcodes: format only, AusPost
@@ -112,11 +82,6 @@ local function validate(code)
   if #c > 40 then return false, "length: at most 40 characters" end
   if not c:match("%d") then return false, "letters only" end
   return true
-end
-
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
 end
 
 -- "2021-01-21T11:04:27+11:00" -> UTC and the Australian zone that printed it.
@@ -265,9 +230,8 @@ local function parse(response, codes, ctx)
     return results
   end
 
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
 
   if type(doc) == "table" and type(doc.errors) == "table" and tbl(doc.errors[1]) then
     return error_failure(doc.errors[1])
@@ -275,7 +239,7 @@ local function parse(response, codes, ctx)
   if type(doc) == "table" and (str(doc.error) or str(doc.message)) then
     local message = str(doc.error_description) or str(doc.message) or str(doc.error)
     if status == 401 or (str(doc.error) or ""):lower():find("unauthori") then return failure.auth(message) end
-    return failure.broken("Australia Post error: " .. short(message))
+    return failure.broken("Australia Post error: " .. short(message, 160))
   end
   if type(doc) ~= "table" then
     return failure.broken(("expected JSON with 'tracking_results', got %s"):format(short(body, 60)))
@@ -301,14 +265,10 @@ return {
     if account then headers["account-number"] = account end
     return {
       method = "GET",
-      url = base_url(config) .. "/shipping/v1/track?tracking_ids=" .. url.escape(table.concat(codes, ",")),
+      url = http.base_url(config, DEFAULT_BASE_URL) .. "/shipping/v1/track?tracking_ids=" .. url.escape(table.concat(codes, ",")),
       headers = headers, timeout = 30,
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "australiapost script"),
 }

@@ -47,19 +47,8 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------
-local function trim(s)
-  if type(s) ~= "string" then return nil end
-  s = s:match("^%s*(.-)%s*$")
-  if s == "" then return nil end
-  return s
-end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
+local trim = text.clean       -- trimmed text; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 local function status_for(code, description)
   local s = STATUS[code]
@@ -71,16 +60,6 @@ local function status_for(code, description)
   return DEFAULT_STATUS
 end
 
--- S10 (UPU) check digit: weights 8 6 4 2 3 5 9 7 over the 8 serial digits.
-local function s10_check(digits8)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits8:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
-end
-
 ---------------------------------------------------------------------------
 -- validate: bpack / Shipping Manager barcodes are 24 digits (usually
 -- starting "32"); bpost's 13-character international items are S10
@@ -89,13 +68,9 @@ end
 local function validate(code)
   if type(code) ~= "string" then return false, "not a string" end
   local c = code:upper():gsub("%s+", "")
-  local serial, check = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)BE$")
+  local serial, digit = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)BE$")
   if serial then
-    local want = s10_check(serial)
-    if want ~= tonumber(check) then
-      return false, string.format("check digit expected %d got %s", want, check)
-    end
-    return true, "check_digit"
+    return check.verdict(check.s10(serial), tonumber(digit))
   end
   if c:match("^%u%u%d+%u%u$") then return false, "format: a bpost S10 number is 2 letters, 9 digits, BE" end
   if not c:match("^%d+$") then return false, "letters: a bpost barcode is 24 digits or an S10 number ending in BE" end
@@ -105,7 +80,6 @@ end
 
 local function request(codes, config, ctx)
   config = config or {}
-  local base = (trim(config.base_url) or DEFAULT_BASE):gsub("/+$", "")
   local headers = { Accept = "application/vnd.bpost.shm-trackingInfo-v1+XML" }
   local account, pass = trim(config.account_id), trim(config.passphrase)
   if account and pass then
@@ -113,28 +87,17 @@ local function request(codes, config, ctx)
   end
   return {
     method = "GET",
-    url = base .. "/services/trackedmail/item/" .. url.escape(codes[1] or "") .. "/trackingInfo",
+    url = http.base_url(config, DEFAULT_BASE) .. "/services/trackedmail/item/" .. url.escape(codes[1] or "") .. "/trackingInfo",
     headers = headers,
     timeout = 30,
   }
-end
-
-local function http_failure(response)
-  local st = response.status or 0
-  if st == 401 or st == 403 then return failure.auth("HTTP " .. st) end
-  if st == 429 then
-    local h = response.headers or {}
-    return failure.rate_limited(tonumber(h["retry-after"] or ""), "HTTP 429")
-  end
-  if st >= 500 then return failure.temporary("HTTP " .. st) end
-  return nil
 end
 
 local function parse(response, codes, ctx)
   local body = response.body or ""
   local doc = xml.parse(body)
   if not doc then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected bpost XML, got: " .. short(body, 80))
   end
@@ -163,7 +126,7 @@ local function parse(response, codes, ctx)
     return f
   end
   if doc.name ~= "itemTracking" then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected <itemTracking>, got <" .. tostring(doc.name) .. ">")
   end

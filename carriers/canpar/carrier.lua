@@ -50,37 +50,17 @@ local SERVICE_PATH = "/canshipws/services/CanparAddonsService"
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
-end
+local str = text.clean        -- trimmed text; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function xml_escape(s)
   return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
 end
 
 -- Text of a child, treating xsi:nil and empty elements as absent.
-local function text(node, name)
+local function child_text(node, name)
   local c = node:child(name)
   if not c then return nil end
   if c.attr and c.attr["nil"] == "true" then return nil end
@@ -101,15 +81,15 @@ local function address(node)
   if not node then return nil, nil end
   local lines = {}
   for _, n in ipairs({ "address_line_1", "address_line_2", "address_line_3" }) do
-    local l = text(node, n)
+    local l = child_text(node, n)
     if l then lines[#lines + 1] = l end
   end
   local loc = {
     facility = (#lines > 0) and table.concat(lines, ", ") or nil,
-    city = text(node, "city"),
-    state = text(node, "province"),
-    country = text(node, "country"),
-    postal = text(node, "postal_code"),
+    city = child_text(node, "city"),
+    state = child_text(node, "province"),
+    country = child_text(node, "country"),
+    postal = child_text(node, "postal_code"),
   }
   if next(loc) == nil then return nil, nil end
   return loc, loc.state and PROVINCE_ZONE[loc.state:upper()]
@@ -121,17 +101,17 @@ local function read_result(result)
   for _, ev in ipairs(result:children("events")) do
     local loc, zone = address(ev:child("address"))
     zone = zone or "UTC"
-    local stamp = text(ev, "local_date_time")
+    local stamp = child_text(ev, "local_date_time")
     local at = stamp and stamp:match("^%d%d%d%d%d%d%d%d %d%d%d%d%d%d$")
       and time.parse(stamp, "%Y%m%d %H%M%S", zone) or nil
     if at then
-      local code = text(ev, "code")
+      local code = child_text(ev, "code")
       events[#events + 1] = {
         occurred_at = at,
         zone = zone,
         status = status_for(code, warned),
         code = code or "",
-        description = text(ev, "code_description_en") or text(ev, "comment") or "",
+        description = child_text(ev, "code_description_en") or child_text(ev, "comment") or "",
         location = loc,
       }
     else
@@ -139,16 +119,16 @@ local function read_result(result)
     end
   end
   local out = { events = events }
-  local delivered = text(result, "delivered") == "true"
+  local delivered = child_text(result, "delivered") == "true"
   for _, e in ipairs(events) do
     if e.status == "delivered" then delivered = true; out.delivered_at = out.delivered_at or e.occurred_at end
   end
   if delivered then out.status = "delivered"
   elseif events[1] then out.status = events[1].status
   else out.status = "info_received" end    -- a known barcode without scans: label data only
-  local eta = text(result, "estimated_delivery_date")
+  local eta = child_text(result, "estimated_delivery_date")
   if eta and eta:match("^%d%d%d%d%d%d%d%d$") then out.estimated_delivery = time.parse(eta, "%Y%m%d", "UTC") end
-  if delivered then out.signed_by = text(result, "signed_by") end
+  if delivered then out.signed_by = child_text(result, "signed_by") end
   return out
 end
 
@@ -169,8 +149,7 @@ end
 
 local function from_xml(root, codes)
   local single = (#codes == 1) and codes[1] or nil
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local returns = {}
   for _, name in ipairs({ "trackByBarcodeV2Response", "trackByBarcodeResponse" }) do
     for _, r in ipairs(root:descendants(name)) do
@@ -190,11 +169,11 @@ local function from_xml(root, codes)
   end
   local results, count, first_error = {}, 0, nil
   for _, ret in ipairs(returns) do
-    local err = text(ret, "error")
+    local err = child_text(ret, "error")
     local got = false
     for _, result in ipairs(ret:children("result")) do
       if tbl(result.attr) and result.attr["nil"] == "true" then goto continue end
-      local n = norm_code(text(result, "barcode"))
+      local n = norm_code(child_text(result, "barcode"))
       if not n and single then n = norm_code(single) end
       if n then
         local key = requested[n] or n
@@ -227,12 +206,6 @@ local function parse_body(body, codes)
   if first ~= "<" then
     return failure.broken("expected SOAP XML from Canpar, body starts with '" .. short(body:match("^%s*(.*)"), 40) .. "'", nil)
   end
-  local head = body:sub(1, 512):lower()
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>%s*([^<]-)%s*<")
-    return failure.broken("expected SOAP XML from Canpar, got an HTML page"
-      .. ((title and title ~= "") and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
   return from_xml(root, codes)
@@ -244,17 +217,14 @@ local function parse(response, codes, ctx)
   for _, c in ipairs(tbl(codes) or {}) do if type(c) == "string" then list[#list + 1] = c end end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": Canpar refused the request", nil) end
-  if status == 429 then
-    local ra = tonumber(tbl(response.headers) and response.headers["retry-after"])
-    return failure.rate_limited(ra, "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
+  local f = http.triage(response, { refused = "Canpar refused the request", expect = "SOAP XML from Canpar", now = tbl(ctx) and ctx.now })
+  if f and f.failure == "temporary" then
     -- SOAP faults come back as HTTP 500: a fault in a well-formed envelope is the server's answer.
     local out = parse_body(body, list)
     if out.failure == nil then return out end
-    return failure.temporary("HTTP " .. status .. ((out.message and out.message:find("SOAP fault", 1, true)) and (": " .. out.message) or ""), nil)
+    if out.message and out.message:find("SOAP fault", 1, true) then f.message = f.message .. ": " .. out.message end
   end
+  if f then return f end
   local out = parse_body(body, list)
   if status >= 200 and status < 300 then return out end
   if out.failure == nil then return out end
@@ -290,7 +260,7 @@ local function request(codes, config, ctx)
   })
   return {
     method = "POST",
-    url = base_url(config) .. SERVICE_PATH,
+    url = http.base_url(config, DEFAULT_BASE_URL) .. SERVICE_PATH,
     headers = {
       ["Content-Type"] = 'application/soap+xml; charset=utf-8; action="urn:trackByBarcodeV2"',
       ["Accept"] = "application/soap+xml, text/xml",
@@ -300,14 +270,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("canpar script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "canpar",
   name = "Canpar Express",
@@ -315,11 +277,7 @@ return {
   hosts = { "canship.canpar.com" },
   tracking_url = "https://www.canpar.com/en/tracking/delivery_options.htm?barcode={code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "canpar script"),
 }

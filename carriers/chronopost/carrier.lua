@@ -50,45 +50,20 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------
-local function trim(s)
-  if type(s) ~= "string" then return nil end
-  s = s:match("^%s*(.-)%s*$")
-  if s == "" then return nil end
-  return s
-end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
+local trim = text.clean       -- trimmed text; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 local function xml_escape(s)
   return (tostring(s):gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
-end
-
--- S10 (UPU) check digit: weights 8 6 4 2 3 5 9 7 over the 8 serial digits.
-local function s10_check(digits8)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits8:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
 end
 
 local function validate(code)
   if type(code) ~= "string" then return false, "not a string" end
   local c = code:upper():gsub("%s+", "")
   -- International / La Poste style: 2 letters, 8 digits + check digit, 2 letters.
-  local serial, check = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)%u%u$")
+  local serial, digit = c:match("^%u%u(%d%d%d%d%d%d%d%d)(%d)%u%u$")
   if serial then
-    local want = s10_check(serial)
-    if want ~= tonumber(check) then
-      return false, string.format("check digit expected %d got %s", want, check)
-    end
-    return true, "check_digit"
+    return check.verdict(check.s10(serial), tonumber(digit))
   end
   -- Domestic skybill (LT) numbers: 13 or 14 digits; no public check digit.
   if c:match("^%d+$") then
@@ -100,8 +75,6 @@ local function validate(code)
 end
 
 local function request(codes, config, ctx)
-  local base = (config and trim(config.base_url)) or DEFAULT_BASE
-  base = base:gsub("/+$", "")
   local lang = (config and trim(config.language)) or "en_GB"
   local body = '<?xml version="1.0" encoding="UTF-8"?>'
     .. '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
@@ -112,22 +85,11 @@ local function request(codes, config, ctx)
     .. '</cxf:trackSkybillV2></soapenv:Body></soapenv:Envelope>'
   return {
     method = "POST",
-    url = base .. SERVICE_PATH,
+    url = http.base_url(config, DEFAULT_BASE) .. SERVICE_PATH,
     headers = { ["Content-Type"] = "text/xml; charset=utf-8", Accept = "text/xml", SOAPAction = "" },
     body = body,
     timeout = 30,
   }
-end
-
-local function http_failure(response)
-  local st = response.status or 0
-  if st == 401 or st == 403 then return failure.auth("HTTP " .. st) end
-  if st == 429 then
-    local h = response.headers or {}
-    return failure.rate_limited(tonumber(h["retry-after"] or ""), "HTTP 429")
-  end
-  if st >= 500 then return failure.temporary("HTTP " .. st) end
-  return nil
 end
 
 local function parse_event(ev)
@@ -167,19 +129,19 @@ local function parse(response, codes, ctx)
   local body = response.body or ""
   local doc = xml.parse(body)
   if not doc then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected Chronopost SOAP XML, got: " .. short(body, 80))
   end
   local fault = doc:find("Body/Fault")
   if fault then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("SOAP fault: " .. short(fault:text("faultstring") or "", 200))
   end
   local ret = doc:find("Body/trackSkybillV2Response/return") or doc:find("Body/trackSkybillResponse/return")
   if not ret then
-    local f = http_failure(response)
+    local f = http.triage(response)
     if f then return f end
     return failure.broken("expected trackSkybillV2Response/return, got <" .. tostring(doc.name) .. ">")
   end

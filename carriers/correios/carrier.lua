@@ -229,29 +229,10 @@ local DEFAULT_BASE_URL = "https://api.correios.com.br"
 -- Small helpers
 ---------------------------------------------------------------------------
 
--- A trimmed, non-empty string from a JSON/XML value (numbers become text), or nil.
-local function str(v)
-  if type(v) == "string" then
-    return v:match("^%s*(.*%S)")
-  elseif type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v)
-  if type(v) == "table" then return v end
-  return nil
-end
-
--- Tracking numbers: whitespace removed, uppercase.
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  s = s:gsub("%s+", ""):upper()
-  return s
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local norm_code = text.code   -- tracking numbers: whitespace removed, uppercase
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 -- "1" -> "01"; other text unchanged.
 local function two_digits(v)
@@ -264,44 +245,6 @@ end
 local function describe(descricao, detalhe)
   if descricao and detalhe and detalhe ~= descricao then return descricao .. " - " .. detalhe end
   return descricao or detalhe or ""
-end
-
-local function short(s, n)
-  n = n or 120
-  s = s:gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
--- Seconds since the epoch of a "YYYY-MM-DDTHH:MM:SS..." UTC text, or nil.
-local function epoch(iso)
-  local y, mo, d, h, mi, s = (iso or ""):match("^(%d%d%d%d)-(%d%d)-(%d%d)T(%d%d):(%d%d):(%d%d)")
-  if not y then return nil end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
-end
-
--- Retry-After in seconds (a number, or an HTTP date measured from ctx.now), or nil.
-local function retry_after(headers, ctx)
-  local v = str(headers and headers["retry-after"])
-  if not v then return nil end
-  local n = tonumber(v)
-  if n then return math.max(0, n) end
-  local at = time.parse(v, "%a, %d %b %Y %H:%M:%S GMT", "UTC")
-  local from, to = epoch(ctx and ctx.now), epoch(at)
-  if from and to then return math.max(0, to - from) end
-  return nil
 end
 
 -- The message of a Correios error body: {"msgs": ["..."], ...}, or nil.
@@ -568,11 +511,7 @@ end
 
 -- Results keyed by tracking number; a requested code keeps the caller's spelling.
 local function collect(list, reader, codes)
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped = {}, 0, 0
   local warned = {}
   for _, o in ipairs(list) do
@@ -633,18 +572,6 @@ local function from_json(doc, codes)
   return failure.broken("JSON without 'objetos' (top-level keys: " .. json_keys(doc) .. ")", nil)
 end
 
-local function html_title(body)
-  local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-  title = str(title)
-  if title then return " (title: '" .. short(title, 80) .. "')" end
-  return ""
-end
-
-local function looks_like_html(body)
-  local head = body:sub(1, 512):lower()
-  return head:find("<!doctype html", 1, true) or head:find("<html", 1, true)
-end
-
 local function parse_body(body, codes)
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end  -- UTF-8 BOM
   local first = body:match("^%s*(%S)")
@@ -655,9 +582,6 @@ local function parse_body(body, codes)
     return from_json(doc, codes)
   end
   if first == "<" then
-    if looks_like_html(body) then
-      return failure.broken("expected JSON or XML from Correios, got an HTML page" .. html_title(body), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     local list, why = xml_objetos(root)
@@ -671,19 +595,11 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "Correios refused the token",
+                                   expect = "JSON or XML from Correios", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Correios refused the token"), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers), ctx),
-                                error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   local out = parse_body(body, codes)
   if status >= 200 and status < 300 then return out end
   -- Other statuses (400, 404...): a body in a known shape still counts;
@@ -697,8 +613,6 @@ end
 -- Contract functions
 ---------------------------------------------------------------------------
 
-local WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
-
 -- UPU S10: 2 letters, 8-digit serial, check digit, 2-letter country.
 local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
@@ -711,13 +625,7 @@ local function validate(code)
     return false, "characters 3 to 11 must be digits (8-digit serial and check digit), got '" .. s:sub(3, 11) .. "'"
   end
   if not s:match("%u%u$") then return false, "must end with a 2-letter country code, got '" .. s:sub(12, 13) .. "'" end
-  local sum = 0
-  for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * WEIGHTS[i] end
-  local r = sum % 11
-  local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-  local got = s:byte(11) - 48
-  if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
-  return true, "check_digit"
+  return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
 end
 
 local function auth(config)
@@ -733,12 +641,12 @@ local function auth(config)
   local card = str(config.card)
   if not card then
     -- Without a cartão de postagem Correios issues a token for the user alone.
-    return { method = "POST", url = base_url(config) .. "/token/v1/autentica", headers = headers, timeout = 30 }
+    return { method = "POST", url = http.base_url(config, DEFAULT_BASE_URL) .. "/token/v1/autentica", headers = headers, timeout = 30 }
   end
   headers["Content-Type"] = "application/json"
   return {
     method = "POST",
-    url = base_url(config) .. "/token/v1/autentica/cartaopostagem",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/token/v1/autentica/cartaopostagem",
     headers = headers,
     body = json.encode({ numero = card }),
     timeout = 30,
@@ -747,18 +655,10 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "Correios refused the credentials", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Correios refused the credentials"), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers), ctx), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   if status ~= 200 and status ~= 201 then
     local msg = error_message(body)
     return failure.broken("token request: HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
@@ -792,21 +692,13 @@ local function request(codes, config, ctx)
   if token then headers["Authorization"] = "Bearer " .. token end
   return {
     method = "GET",
-    url = base_url(config) .. "/srorastro/v1/objetos?" .. url.query({ codigosObjetos = list, resultado = "T" }),
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/srorastro/v1/objetos?" .. url.query({ codigosObjetos = list, resultado = "T" }),
     headers = headers,
     timeout = 30,
   }
 end
 
 -- Never raise on what a server sent: anything unexpected becomes a typed failure.
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("correios script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "correios",
   name = "Correios",
@@ -815,13 +707,9 @@ return {
   tracking_url = "https://rastreamento.correios.com.br/app/index.php?objetos={code}",
   poll = { every = "6h", window = "12d12h" },
   limits = { concurrency = 4, per_second = 10, batch = 50 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "correios script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "correios script"),
 }

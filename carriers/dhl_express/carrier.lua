@@ -62,36 +62,10 @@ local DEFAULT_STATUS = "in_transit"
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" and v ~= json.null then return v end end
-
-local function str(v)
-  if type(v) == "string" then
-    local s = v:match("^%s*(.-)%s*$")
-    if s ~= "" then return s end
-  elseif type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  return nil
-end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
-local function retry_after(headers)
-  local v = type(headers) == "table" and str(headers["retry-after"])
-  return v and tonumber(v) or nil
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table (not json.null), else nil
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 local function event_status(code, warned)
   local s = code and STATUS[code:upper()]
@@ -254,11 +228,7 @@ end
 ---------------------------------------------------------------------------
 
 local function collect(list, reader, codes)
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   local lone_failure
   for _, o in ipairs(list) do
@@ -323,11 +293,6 @@ local function parse_body(body, codes, http)
     return from_json(doc, codes, http)
   end
   if first == "<" then
-    local head = body:sub(1, 512):lower()
-    if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-      local title = str(body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<"))
-      return failure.broken("expected JSON from DHL Express, got an HTML page" .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     return from_xml(root, codes)
@@ -335,21 +300,23 @@ local function parse_body(body, codes, http)
   return failure.broken("expected JSON from DHL Express, body starts with '" .. short(body:match("^%s*(.*)"), 40) .. "'", nil)
 end
 
+-- The message of a problem document ({status, title, detail}) or {message}, or nil.
+local function error_message(body)
+  local doc = body:match("^%s*{") and json.decode(body) or nil
+  return type(doc) == "table" and (str(doc.detail) or str(doc.title) or str(doc.message)) or nil
+end
+
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "DHL Express refused the credentials", status_code = true,
+                                   expect = "JSON from DHL Express", now = tbl(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  local doc = body:match("^%s*{") and json.decode(body) or nil
-  local msg = type(doc) == "table" and (str(doc.detail) or str(doc.title) or str(doc.message)) or nil
-  if http == 401 or http == 403 then
-    return failure.auth(msg or ("HTTP " .. http .. ": DHL Express refused the credentials"), tostring(http))
-  end
-  if http == 429 then return failure.rate_limited(retry_after(response.headers), msg or "HTTP 429: too many requests", nil) end
-  if http >= 500 or http == 408 then return failure.temporary("HTTP " .. http .. (msg and (": " .. msg) or ""), nil) end
-  local out = parse_body(body, codes, http)
-  if (http >= 200 and http < 300) or http == 404 then return out end
+  local out = parse_body(body, codes, status)
+  if (status >= 200 and status < 300) or status == 404 then return out end
   if out.failure == nil or out.failure ~= "broken" then return out end
-  return failure.broken("HTTP " .. http .. ": " .. tostring(out.message or ""), nil)
+  return failure.broken("HTTP " .. status .. ": " .. tostring(out.message or ""), nil)
 end
 
 ---------------------------------------------------------------------------
@@ -363,19 +330,11 @@ local function validate(code)
   local s = code:gsub("[%s%-]+", ""):upper()
   if s:match("^%d+$") then
     if #s ~= 10 then return false, ("a DHL Express waybill has 10 digits, got %d"):format(#s) end
-    local want = math.tointeger(tonumber(s:sub(1, 9)) % 7)
-    local got = s:byte(10) - 48
-    if got ~= want then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.mod7(s:sub(1, 9)), s:byte(10) - 48)
   end
   if s:match("^JD%d+$") and #s >= 18 and #s <= 22 then return true end
   if s:match("^JJD%d+$") and #s >= 12 and #s <= 30 then return true end
   return false, "expected a 10-digit DHL Express waybill or a JD/JJD piece ID"
-end
-
-local function base_url(config)
-  local base = str(type(config) == "table" and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
 end
 
 local function request(codes, config, ctx)
@@ -391,20 +350,12 @@ local function request(codes, config, ctx)
   if user and secret then headers.Authorization = "Basic " .. base64.encode(user .. ":" .. secret) end
   return {
     method = "GET",
-    url = base_url(config) .. "/tracking?" .. url.query({
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/tracking?" .. url.query({
       shipmentTrackingNumber = list, trackingView = "all-checkpoints", levelOfDetail = "all",
     }),
     headers = headers,
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("dhl_express script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -414,11 +365,7 @@ return {
   hosts = { "express.api.dhl.com" },
   tracking_url = "https://www.dhl.com/global-en/home/tracking/tracking-express.html?submit=1&tracking-id={code}",
   limits = { concurrency = 2, per_second = 2, batch = BATCH },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "dhl_express script"),
 }

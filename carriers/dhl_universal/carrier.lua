@@ -28,48 +28,9 @@ local STATUS = {
 }
 local DEFAULT_STATUS = "in_transit"
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
--- ISO 15459 / UPU S10: 2 letters, 8 digits, check digit, 2 letters.
-local function s10_check(digits)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
-end
-
--- GS1 mod 10 (weights 3,1 from the right, check digit excluded).
-local function gs1_check(body)
-  local sum, weight = 0, 3
-  for i = #body, 1, -1 do
-    sum = sum + tonumber(body:sub(i, i)) * weight
-    weight = 4 - weight
-  end
-  return (10 - sum % 10) % 10
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes
 
 local function validate(code)
   local c = (type(code) == "string" and code or ""):gsub("%s+", ""):upper()
@@ -77,34 +38,22 @@ local function validate(code)
   if c:match("[^%w]") then return false, "only letters and digits are allowed" end
   -- DHL Express waybill: 10 digits, last = first nine mod 7.
   if c:match("^%d%d%d%d%d%d%d%d%d%d$") then
-    local want = tonumber(c:sub(1, 9)) % 7
-    local got = tonumber(c:sub(10))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.mod7(c:sub(1, 9)), tonumber(c:sub(10)))
   end
   -- UPU S10 (DHL Paket international, DHL eCommerce): AA123456785DE.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = s10_check(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- SSCC (NVE) with or without the 00 application identifier: GS1 mod 10.
   if c:match("^%d+$") and (#c == 18 or #c == 20) then
     local body = c:sub(1, -2)
-    local want, got = gs1_check(body), tonumber(c:sub(-1))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(body), tonumber(c:sub(-1)))
   end
   -- Parcel Germany 12/20 digits, JJD/JVGL/GM/LX... piece ids: format only.
   if #c < 8 then return false, "length: at least 8 characters" end
   if #c > 39 then return false, "length: at most 39 characters" end
   return true
-end
-
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
 end
 
 -- A problem document ({title, status, detail}) as a failure, or nil.
@@ -121,7 +70,7 @@ local function problem_failure(doc, http_status)
   if status == 400 and ((detail or ""):lower():find("tracking") or (title or ""):lower():find("tracking")) then
     return failure.invalid_number(message, code)
   end
-  return failure.broken(("DHL error %s: %s"):format(code, short(message)), code)
+  return failure.broken(("DHL error %s: %s"):format(code, short(message, 160)), code)
 end
 
 local function place(loc)
@@ -230,10 +179,9 @@ local function parse(response, codes, ctx)
     local f = problem_failure(doc, status ~= 200 and status or nil)
     if f then return f end
   end
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
   if type(doc) ~= "table" then
     return failure.broken(("expected JSON with 'shipments', got %s"):format(short(body, 60)))
   end
@@ -257,12 +205,8 @@ return {
     local q = { trackingNumber = codes[1] }
     if str(config and config.service) then q.service = str(config.service) end
     if str(config and config.language) then q.language = str(config.language) end
-    return { method = "GET", url = base_url(config) .. "/track/shipments?" .. url.query(q), headers = headers, timeout = 30 }
+    return { method = "GET", url = http.base_url(config, DEFAULT_BASE_URL) .. "/track/shipments?" .. url.query(q), headers = headers, timeout = 30 }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "dhl_universal script"),
 }

@@ -37,23 +37,10 @@ local STATUS = {
   ["Returned"] = "returned_to_sender",
 }
 
-local function str(v)
-  if type(v) ~= "string" then return nil end
-  v = v:match("^%s*(.-)%s*$")
-  if v == "" then return nil end
-  return v
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local str = text.clean        -- trimmed text; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 -- DPD wraps texts as <x><content>text</content><bold/>..</x>, descriptions
 -- once more (<description><content><content>text</content>...).
@@ -168,20 +155,13 @@ local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": DPD refused the token", nil) end
-  if status == 429 then
-    local h = tbl(response.headers) or {}
-    return failure.rate_limited(tonumber(h["retry-after"]) or 60, "HTTP 429: too many requests", nil)
+  -- SOAP faults come with HTTP 500: a body with a Fault is read, not triaged.
+  if not (status >= 500 and body:find("Fault", 1, true)) then
+    local f = http.triage(response, { refused = "DPD refused the token", wait = 60, expect = "SOAP XML from DPD", now = tbl(ctx) and ctx.now })
+    if f then return f end
   end
-  if status >= 500 and not body:find("Fault", 1, true) then return failure.temporary("HTTP " .. status, nil) end
-  if status == 408 then return failure.temporary("HTTP 408", nil) end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   if not body:match("^%s*<") then return failure.broken("expected SOAP XML from DPD, body starts with '" .. short(body, 40) .. "'", nil) end
-  local head = body:sub(1, 512):lower()
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-    return failure.broken("expected SOAP XML from DPD, got an HTML page" .. (title and (" (title: '" .. short(title, 60) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then
     if status >= 500 then return failure.temporary("HTTP " .. status, nil) end
@@ -197,22 +177,6 @@ end
 -- Contract functions
 ---------------------------------------------------------------------------
 
-local ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
--- ISO 7064 MOD 37,36: the check character printed after DPD's 14-digit parcel number.
-local function mod37_36(s)
-  local p = 36
-  for i = 1, #s do
-    local v = ALPHABET:find(s:sub(i, i), 1, true)
-    if not v then return nil end
-    local t = (p + v - 1) % 36
-    if t == 0 then t = 36 end
-    p = (t * 2) % 37
-  end
-  local c = (37 - p) % 36
-  return ALPHABET:sub(c + 1, c + 1)
-end
-
 -- DPD parcel label numbers: 14 digits (4-digit depot + 10-digit serial),
 -- optionally followed by the MOD 37,36 check character.
 local function validate(code)
@@ -223,13 +187,7 @@ local function validate(code)
   end
   if #s == 14 then return true end
   if #s ~= 15 then return false, ("expected 14 digits or 14 digits + check character, got %d characters"):format(#s) end
-  local want = mod37_36(s:sub(1, 14))
-  if s:sub(15, 15) ~= want then return false, ("check character: expected %s, got %s"):format(want, s:sub(15, 15)) end
-  return true, "check_digit"
-end
-
-local function base_url(config)
-  return ((str(tbl(config) and config.base_url) or DEFAULT_BASE):gsub("/+$", ""))
+  return check.verdict(check.mod37_36(s:sub(1, 14)), s:sub(15, 15), "check character")
 end
 
 local function esc(s)
@@ -255,7 +213,7 @@ local function auth(config, ctx)
   local delis, password, lang = creds(config)
   return {
     method = "POST",
-    url = base_url(config) .. "/LoginService/V2_0/",
+    url = http.base_url(config, DEFAULT_BASE) .. "/LoginService/V2_0/",
     headers = { ["Content-Type"] = "text/xml; charset=utf-8", ["SOAPAction"] = '"http://dpd.com/common/service/LoginService/2.0/getAuth"' },
     body = envelope("", '<ns:getAuth xmlns:ns="' .. NS_LOGIN .. '"><delisId>' .. esc(delis) .. "</delisId><password>"
       .. esc(password) .. "</password><messageLanguage>" .. esc(lang) .. "</messageLanguage></ns:getAuth>"),
@@ -267,7 +225,9 @@ local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 429 then return failure.rate_limited(60, "HTTP 429: too many requests", nil) end
+  if status == 429 then
+    return failure.rate_limited(http.retry_after(response.headers, tbl(ctx) and ctx.now) or 60, "HTTP 429: too many requests", nil)
+  end
   local root = xml.parse(body)
   if not root then
     if status >= 500 then return failure.temporary("HTTP " .. status, nil) end
@@ -294,19 +254,11 @@ local function request(codes, config, ctx)
     .. esc(token) .. "</authToken><messageLanguage>" .. esc(lang) .. "</messageLanguage></ns:authentication>"
   return {
     method = "POST",
-    url = base_url(config) .. "/ParcelLifeCycleService/V2_0/",
+    url = http.base_url(config, DEFAULT_BASE) .. "/ParcelLifeCycleService/V2_0/",
     headers = { ["Content-Type"] = "text/xml; charset=utf-8", ["SOAPAction"] = '"http://dpd.com/common/service/ParcelLifeCycleService/2.0/getTrackingData"' },
     body = envelope(header, '<ns1:getTrackingData xmlns:ns1="' .. NS_PLC .. '"><parcelLabelNumber>' .. esc(code) .. "</parcelLabelNumber></ns1:getTrackingData>"),
     timeout = 30,
   }
-end
-
-local function guarded(name, fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("dpd " .. name .. " could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -316,13 +268,9 @@ return {
   hosts = { "public-ws.dpd.com" },
   tracking_url = "https://tracking.dpd.de/status/en_US/parcel/{code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded("parse_auth", parse_auth),
+  parse_auth = failure.guard(parse_auth, "dpd parse_auth"),
   request = request,
-  parse = guarded("parse", parse),
+  parse = failure.guard(parse, "dpd parse"),
 }

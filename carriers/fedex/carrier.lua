@@ -83,18 +83,10 @@ local DEFAULT_STATUS = "in_transit"   -- unknown scans are scans of a parcel Fed
 -- Small helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 160
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes
 
 local function status_of(code)
   if not code then return nil end
@@ -299,11 +291,7 @@ local function from_rest(doc, codes)
     if errors and errors[1] then return whole_rest_error(errors) end
     return failure.broken("'output' without 'completeTrackResults'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   local warned = {}
   for _, ctr in ipairs(list) do
@@ -450,16 +438,12 @@ local function from_soap(root, codes)
       local fault = root:find("Body/Fault")
       if fault then
         local msg = fault:text("faultstring") or fault:text("faultcode") or "?"
-        return failure.broken("SOAP fault: " .. short(msg), nil)
+        return failure.broken("SOAP fault: " .. short(msg, 160), nil)
       end
       return failure.broken("XML <" .. tostring(root.name) .. "> is not a FedEx TrackReply", nil)
     end
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local groups, order = {}, {}
   local warned = {}
   for _, ctd in ipairs(reply:children("CompletedTrackDetails")) do
@@ -522,36 +506,18 @@ local function error_message(body)
   return str(doc.error_description) or str(doc.message) or (type(doc.error) == "string" and str(doc.error)) or nil
 end
 
-local function retry_after(headers)
-  local v = headers and headers["retry-after"]
-  local n = tonumber(v)
-  if n and n >= 0 then return n end
-  return nil
-end
-
-local function looks_like_html(body)
-  local head = body:sub(1, 512):lower()
-  return head:find("<!doctype html", 1, true) or head:find("<html", 1, true)
-end
-
 local function parse_body(body, codes)
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   local first = body:match("^%s*(%S)")
   if not first then return failure.broken("empty body", nil) end
   if first == "{" or first == "[" then
     local doc, err = json.decode(body)
-    if doc == nil then return failure.broken("body is not valid JSON: " .. short(tostring(err)), nil) end
+    if doc == nil then return failure.broken("body is not valid JSON: " .. short(tostring(err), 160), nil) end
     return from_rest(doc, codes)
   end
   if first == "<" then
-    if looks_like_html(body) then
-      local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-      title = str(title)
-      return failure.broken("expected JSON or XML from FedEx, got an HTML page"
-        .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
-    if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
+    if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err), 160), nil) end
     return from_soap(root, codes)
   end
   return failure.broken("expected JSON or XML from FedEx, body starts with '" .. short(body:match("^%s*(.*)"), 40) .. "'", nil)
@@ -559,18 +525,11 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "FedEx refused the token",
+                                   expect = "JSON or XML from FedEx", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": FedEx refused the token"), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers)), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   local out = parse_body(body, codes)
   if status >= 200 and status < 300 then return out end
   -- 400/404 with a known body (FedEx answers unknown numbers with 200, but
@@ -593,17 +552,6 @@ local function express_check(s)
   return sum % 11 % 10
 end
 
--- FedEx Ground (15 digits) and SSCC-style numbers: mod 10, weights 3,1 from the right.
-local function mod10_check(s)
-  local sum = 0
-  local n = #s - 1
-  for i = 1, n do
-    local d = s:byte(n + 1 - i) - 48
-    sum = sum + d * ((i % 2 == 1) and 3 or 1)
-  end
-  return (10 - sum % 10) % 10
-end
-
 local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("[%s%-]+", ""):upper()
@@ -613,27 +561,18 @@ local function validate(code)
   if n == 12 then
     local want, got = express_check(s), s:byte(12) - 48
     if want == got then return true, "check_digit" end
-    -- Some FedEx Ground numbers are 12 digits with the mod 10 rule.
-    if mod10_check(s) == got then return true, "check_digit" end
-    return false, ("check digit: expected %d, got %d"):format(want, got)
+    -- Some FedEx Ground numbers are 12 digits with the GS1 mod 10 rule.
+    if check.gs1(s:sub(1, -2)) == got then return true, "check_digit" end
+    return check.verdict(want, got)
   end
   if n == 15 then
-    local want, got = mod10_check(s), s:byte(15) - 48
-    if want ~= got then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(1, -2)), s:byte(15) - 48)
   end
   if n == 20 or n == 22 then
-    local want, got = mod10_check(s), s:byte(n) - 48
-    if want ~= got then return false, ("check digit: expected %d, got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(1, -2)), s:byte(n) - 48)
   end
   if n == 10 or n == 14 or n == 34 then return true end  -- older Ground/Freight formats, 34-digit 96 barcodes
   return false, ("expected 12, 15, 20, 22 or 34 digits, got %d"):format(n)
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
 end
 
 local function auth(config)
@@ -644,7 +583,7 @@ local function auth(config)
   end
   return {
     method = "POST",
-    url = base_url(config) .. "/oauth/token",
+    url = http.base_url(config, DEFAULT_BASE) .. "/oauth/token",
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded", ["Accept"] = "application/json" },
     body = url.query({ grant_type = "client_credentials", client_id = id, client_secret = secret }),
     timeout = 30,
@@ -653,18 +592,11 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "FedEx refused the credentials", token = true,
+                                   now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 or status == 400 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": FedEx refused the credentials"), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers)), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   if status ~= 200 then
     return failure.broken("token request: HTTP " .. status, nil)
   end
@@ -697,19 +629,11 @@ local function request(codes, config, ctx)
   if token then headers["Authorization"] = "Bearer " .. token end
   return {
     method = "POST",
-    url = base_url(config) .. "/track/v1/trackingnumbers",
+    url = http.base_url(config, DEFAULT_BASE) .. "/track/v1/trackingnumbers",
     headers = headers,
     body = json.encode({ includeDetailedScans = true, trackingInfo = info }),
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("fedex script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -719,13 +643,9 @@ return {
   hosts = { "apis.fedex.com" },
   tracking_url = "https://www.fedex.com/fedextrack/?trknbr={code}",
   limits = { concurrency = 4, per_second = 5, batch = MAX_BATCH },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "fedex script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "fedex script"),
 }

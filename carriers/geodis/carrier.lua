@@ -40,25 +40,9 @@ local STATUS = {
   ["AVA"] = "exception",            -- Avarie (damaged)
 }
 
-local function str(v)
-  if type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  if type(v) ~= "string" then return nil end
-  v = v:match("^%s*(.-)%s*$")
-  if v == "" then return nil end
-  return v
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 local function status_for(code)
   if not code then return nil end
@@ -69,57 +53,10 @@ local function status_for(code)
 end
 
 ---------------------------------------------------------------------------
--- SHA-256 (the host has no hash helper; GEODIS signs each request with it)
----------------------------------------------------------------------------
-local K = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-}
-local M32 = 0xffffffff
-local function rotr(x, n) return ((x >> n) | (x << (32 - n))) & M32 end
-
-local function sha256_hex(msg)
-  local h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 }
-  local len = #msg
-  msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. string.pack(">I8", len * 8)
-  local w = {}
-  for chunk = 1, #msg, 64 do
-    for i = 0, 15 do w[i] = string.unpack(">I4", msg, chunk + i * 4) end
-    for i = 16, 63 do
-      local a, b = w[i - 15], w[i - 2]
-      local s0 = rotr(a, 7) ~ rotr(a, 18) ~ (a >> 3)
-      local s1 = rotr(b, 17) ~ rotr(b, 19) ~ (b >> 10)
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & M32
-    end
-    local a, b, c, d, e, f, g, hh = h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]
-    for i = 0, 63 do
-      local S1 = rotr(e, 6) ~ rotr(e, 11) ~ rotr(e, 25)
-      local ch = (e & f) ~ (~e & g)
-      local t1 = (hh + S1 + ch + K[i + 1] + w[i]) & M32
-      local S0 = rotr(a, 2) ~ rotr(a, 13) ~ rotr(a, 22)
-      local maj = (a & b) ~ (a & c) ~ (b & c)
-      local t2 = (S0 + maj) & M32
-      hh, g, f, e, d, c, b, a = g, f, e, (d + t1) & M32, c, b, a, (t1 + t2) & M32
-    end
-    h[1] = (h[1] + a) & M32; h[2] = (h[2] + b) & M32; h[3] = (h[3] + c) & M32; h[4] = (h[4] + d) & M32
-    h[5] = (h[5] + e) & M32; h[6] = (h[6] + f) & M32; h[7] = (h[7] + g) & M32; h[8] = (h[8] + hh) & M32
-  end
-  local out = {}
-  for i = 1, 8 do out[i] = string.format("%08x", h[i]) end
-  return table.concat(out)
-end
-
----------------------------------------------------------------------------
 -- Parsing
 ---------------------------------------------------------------------------
 
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function event_of(s)
   s = tbl(s)
@@ -204,11 +141,7 @@ local function from_doc(doc, codes)
   end
   local list = contenu
   if contenu.noSuivi == nil and contenu[1] ~= nil then list = contenu else list = { contenu } end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, n = {}, 0
   for _, c in ipairs(list) do
     c = tbl(c)
@@ -234,16 +167,11 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "GEODIS refused the credentials", wait = 60,
+                                   now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": GEODIS refused the credentials"), nil)
-  end
-  if status == 429 then
-    local h = tbl(response.headers) or {}
-    return failure.rate_limited(tonumber(h["retry-after"]) or 60, "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then return failure.temporary("HTTP " .. status, nil) end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
   local first = body:match("^%s*(%S)")
   if not first then return failure.broken("empty body", nil) end
@@ -276,25 +204,6 @@ local function validate(code)
   return true
 end
 
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
-end
-
-local function ms_from_iso(now)
-  local y, mo, d, h, mi, s = tostring(now or ""):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
-  if not y then return "0" end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  -- days from civil (Howard Hinnant)
-  if mo <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return string.format("%d", ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60000 + tonumber(s) * 1000)
-end
-
 local function request(codes, config, ctx)
   config = tbl(config) or {}
   local login, key = str(config.login), str(config.api_key)
@@ -304,15 +213,15 @@ local function request(codes, config, ctx)
   local code = norm_code(tbl(codes) and codes[1]) or ""
   local body = json.encode({ noSuivi = code })
   local lang = str(config.language) or "fr"
-  local stamp = ms_from_iso(tbl(ctx) and ctx.now)
-  local hash = sha256_hex(table.concat({ key, login, stamp, lang, SERVICE, body }, ";"))
+  local stamp = string.format("%d", (time.epoch(tbl(ctx) and ctx.now) or 0) * 1000)   -- milliseconds
+  local signature = hash.sha256(table.concat({ key, login, stamp, lang, SERVICE, body }, ";"))
   return {
     method = "POST",
-    url = base_url(config) .. "/" .. SERVICE,
+    url = http.base_url(config, DEFAULT_BASE) .. "/" .. SERVICE,
     headers = {
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json",
-      ["X-GEODIS-Service"] = table.concat({ login, stamp, lang, hash }, ";"),
+      ["X-GEODIS-Service"] = table.concat({ login, stamp, lang, signature }, ";"),
     },
     body = body,
     timeout = 30,
@@ -326,15 +235,7 @@ return {
   hosts = { "espace-client.geodis.com" },
   tracking_url = "https://espace-client.geodis.com/services/suivi?noSuivi={code}",
   limits = { concurrency = 2, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = function(...)
-    local ok, result = pcall(parse, ...)
-    if ok then return result end
-    return failure.broken("geodis script could not read the response: " .. tostring(result), nil)
-  end,
+  parse = failure.guard(parse, "geodis script"),
 }

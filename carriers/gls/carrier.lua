@@ -58,37 +58,9 @@ local DEFAULT_STATUS = "in_transit"
 local DEFAULT_BASE_URL = "https://api.gls-group.net"
 local BATCH = 10
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
-local function zone_for(minutes)
-  if not minutes or minutes == 0 then return "UTC" end
-  if minutes % 60 == 0 and math.abs(minutes) <= 14 * 60 then
-    local h = minutes // 60
-    return (h > 0 and "Etc/GMT-" or "Etc/GMT+") .. string.format("%d", math.abs(h))
-  end
-  local m = math.abs(minutes)
-  return string.format("%s%02d:%02d", minutes < 0 and "-" or "+", m // 60, m % 60)
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 -- "2024-10-07T10:46:14+0200" / "...+02:00" / "...Z" -> UTC ISO and offset minutes.
 local function read_time(s)
@@ -139,7 +111,7 @@ local function read_event(e, i, warned)
   local loc = { city = str(e.city), postal = str(e.postalCode), country = str(e.country) }
   if next(loc) == nil then loc = nil end
   return {
-    occurred_at = at, zone = zone_for(off),
+    occurred_at = at, zone = time.zone(off),
     status = code and event_status(code, warned) or DEFAULT_STATUS,
     code = code or "", description = desc or code,
     location = loc,
@@ -184,11 +156,6 @@ local function read_parcel(p, warned)
   return number, result
 end
 
-local function retry_after(headers)
-  local v = type(headers) == "table" and str(headers["retry-after"])
-  return v and tonumber(v) or nil
-end
-
 -- The message of a GLS gateway error body, or nil.
 local function error_text(doc)
   if type(doc) ~= "table" then return nil end
@@ -199,30 +166,25 @@ local function error_text(doc)
   return str(doc.errorMessage) or str(doc.message) or str(doc.error_description) or str(doc.error)
 end
 
+-- A JSON object or list body, or nil.
+local function body_doc(body)
+  local doc = body:match("^%s*[{%[]") and json.decode(body) or nil
+  if type(doc) ~= "table" then return nil end
+  return doc
+end
+
+local function error_message(body) return error_text(body_doc(body)) end
+
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "GLS refused the token", expect = "JSON from GLS", now = value.table(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  local doc = nil
-  if body:match("^%s*[{%[]") then doc = json.decode(body) end
-  if type(doc) ~= "table" then doc = nil end
-  if http == 401 or http == 403 then
-    return failure.auth(error_text(doc) or ("HTTP " .. http .. ": GLS refused the token"), nil)
-  end
-  if http == 429 then
-    return failure.rate_limited(retry_after(response.headers), error_text(doc) or "HTTP 429: too many requests", nil)
-  end
-  if http >= 500 or http == 408 then
-    local m = error_text(doc)
-    return failure.temporary("HTTP " .. http .. (m and (": " .. m) or ""), nil)
-  end
+  local doc = body_doc(body)
   if not doc then
-    local head = body:sub(1, 512):lower()
-    if head:find("<html", 1, true) or head:find("<!doctype", 1, true) then
-      return failure.broken("expected JSON from GLS, got an HTML page", nil)
-    end
-    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. http .. ")", nil) end
-    return failure.broken("body is not a JSON object (HTTP " .. http .. "): '" .. short(body, 40) .. "'", nil)
+    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
+    return failure.broken("body is not a JSON object (HTTP " .. status .. "): '" .. short(body, 40) .. "'", nil)
   end
   local parcels = doc.parcels
   if parcels == nil then
@@ -230,15 +192,11 @@ local function parse(response, codes, ctx)
   end
   if type(parcels) ~= "table" then
     local m = error_text(doc)
-    if http == 404 then return failure.not_found(m or "HTTP 404", nil) end
-    if m then return failure.broken("GLS error (HTTP " .. http .. "): " .. short(m, 200), nil) end
+    if status == 404 then return failure.not_found(m or "HTTP 404", nil) end
+    if m then return failure.broken("GLS error (HTTP " .. status .. "): " .. short(m, 200), nil) end
     return failure.broken("JSON without 'parcels'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(type(codes) == "table" and codes or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   for _, p in ipairs(parcels) do
     if type(p) == "table" then
@@ -273,18 +231,13 @@ local function validate(code)
   return false, "expected an 11/12-digit GLS parcel number or an 8-character TrackID"
 end
 
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
 local function auth(config, ctx)
   local id, secret = str(config and config.client_id), str(config and config.client_secret)
   local headers = { Accept = "application/json", ["Content-Type"] = "application/x-www-form-urlencoded" }
   if id and secret then headers.Authorization = "Basic " .. base64.encode(id .. ":" .. secret) end
   return {
     method = "POST",
-    url = str(config and config.token_url) or (base_url(config) .. "/oauth2/v1/token"),
+    url = str(config and config.token_url) or (http.base_url(config, DEFAULT_BASE_URL) .. "/oauth2/v1/token"),
     headers = headers,
     body = "grant_type=client_credentials",
     timeout = 30,
@@ -293,17 +246,15 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no token response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "the GLS token endpoint refused the credentials",
+                                   token = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   local doc = body:match("^%s*{") and json.decode(body) or nil
   if type(doc) ~= "table" then doc = nil end
-  if http == 400 or http == 401 or http == 403 then
-    return failure.auth(error_text(doc) or ("HTTP " .. http .. " from the GLS token endpoint"), nil)
-  end
-  if http == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429 from the GLS token endpoint", nil) end
-  if http >= 500 then return failure.temporary("HTTP " .. http .. " from the GLS token endpoint", nil) end
   local token = doc and str(doc.access_token)
-  if not token then return failure.broken("GLS token response without access_token (HTTP " .. http .. ")", nil) end
+  if not token then return failure.broken("GLS token response without access_token (HTTP " .. status .. ")", nil) end
   return { token = token, expires_in = tonumber(doc.expires_in) or 3600 }
 end
 
@@ -312,7 +263,7 @@ local function request(codes, config, ctx)
   for i, c in ipairs(codes) do ids[i] = url.escape(norm_code(c) or "") end
   return {
     method = "GET",
-    url = base_url(config) .. "/track-and-trace-v1/tracking/simple/trackids/" .. table.concat(ids, ",") .. "?showEvents=true",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/track-and-trace-v1/tracking/simple/trackids/" .. table.concat(ids, ",") .. "?showEvents=true",
     headers = { Accept = "application/json", Authorization = "Bearer " .. tostring(ctx and ctx.token or ""),
                 ["Accept-Language"] = str(config and config.language) or "EN" },
     timeout = 30,

@@ -46,27 +46,10 @@ local DEFAULT_BASE_URL = "https://de-api.hermesworld.com/services/hsi"
 local DEFAULT_TOKEN_URL = "https://authme.myhermes.de/authorization-facade/oauth2/access_token"
 local BATCH = 10
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
 
 local function status_for(code, warned)
   local s = STATUS[code] or GROUP[code:sub(1, 1)]
@@ -141,11 +124,6 @@ local function read_shipment(s, warned)
   return number, result
 end
 
-local function retry_after(headers)
-  local v = type(headers) == "table" and str(headers["retry-after"])
-  return v and tonumber(v) or nil
-end
-
 local function error_text(doc)
   if type(doc) ~= "table" then return nil end
   local list = doc.listOfResultCodes or doc.errors
@@ -155,43 +133,34 @@ local function error_text(doc)
   return str(doc.error_description) or str(doc.message) or str(doc.error)
 end
 
+-- A JSON object or list body, or nil.
+local function body_doc(body)
+  local doc = body:match("^%s*[{%[]") and json.decode(body) or nil
+  if type(doc) ~= "table" then return nil end
+  return doc
+end
+
+local function error_message(body) return error_text(body_doc(body)) end
+
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "Hermes refused the token", expect = "JSON from Hermes", now = value.table(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  local doc = nil
-  if body:match("^%s*[{%[]") then doc = json.decode(body) end
-  if type(doc) ~= "table" then doc = nil end
-  if http == 401 or http == 403 then
-    return failure.auth(error_text(doc) or ("HTTP " .. http .. ": Hermes refused the token"), nil)
-  end
-  if http == 429 then
-    return failure.rate_limited(retry_after(response.headers), error_text(doc) or "HTTP 429: too many requests", nil)
-  end
-  if http >= 500 or http == 408 then
-    local m = error_text(doc)
-    return failure.temporary("HTTP " .. http .. (m and (": " .. m) or ""), nil)
-  end
+  local doc = body_doc(body)
   if not doc then
-    local head = body:sub(1, 512):lower()
-    if head:find("<html", 1, true) or head:find("<!doctype", 1, true) then
-      return failure.broken("expected JSON from Hermes, got an HTML page", nil)
-    end
-    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. http .. ")", nil) end
-    return failure.broken("body is not a JSON object (HTTP " .. http .. "): '" .. short(body, 40) .. "'", nil)
+    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
+    return failure.broken("body is not a JSON object (HTTP " .. status .. "): '" .. short(body, 40) .. "'", nil)
   end
   local list = doc.shipmentinfo
   if list == nil and doc.shipmentID ~= nil then list = { doc } end
   if type(list) ~= "table" then
     local m = error_text(doc)
-    if m then return failure.broken("Hermes error (HTTP " .. http .. "): " .. short(m, 200), nil) end
+    if m then return failure.broken("Hermes error (HTTP " .. status .. "): " .. short(m, 200), nil) end
     return failure.broken("JSON without 'shipmentinfo'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(type(codes) == "table" and codes or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped, warned = {}, 0, 0, {}
   for _, s in ipairs(list) do
     if type(s) == "table" then
@@ -232,11 +201,6 @@ local function validate(code)
   return false, "expected a 14-digit Hermes shipment ID or H followed by 19 digits"
 end
 
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
 local function auth(config, ctx)
   local form = {
     grant_type = "password",
@@ -247,7 +211,7 @@ local function auth(config, ctx)
   }
   local token_url = str(config and config.token_url)
   if not token_url and str(config and config.base_url) then
-    token_url = base_url(config) .. "/oauth2/access_token"   -- a staging / loopback server
+    token_url = http.base_url(config, DEFAULT_BASE_URL) .. "/oauth2/access_token"   -- a staging / loopback server
   end
   return {
     method = "POST",
@@ -260,17 +224,15 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no token response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "the Hermes token endpoint refused the credentials",
+                                   token = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   local doc = body:match("^%s*{") and json.decode(body) or nil
   if type(doc) ~= "table" then doc = nil end
-  if http == 400 or http == 401 or http == 403 then
-    return failure.auth(error_text(doc) or ("HTTP " .. http .. " from the Hermes token endpoint"), nil)
-  end
-  if http == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429 from the Hermes token endpoint", nil) end
-  if http >= 500 then return failure.temporary("HTTP " .. http .. " from the Hermes token endpoint", nil) end
   local token = doc and str(doc.access_token)
-  if not token then return failure.broken("Hermes token response without access_token (HTTP " .. http .. ")", nil) end
+  if not token then return failure.broken("Hermes token response without access_token (HTTP " .. status .. ")", nil) end
   return { token = token, expires_in = tonumber(doc.expires_in) or 3600 }
 end
 
@@ -279,7 +241,7 @@ local function request(codes, config, ctx)
   for i, c in ipairs(codes) do ids[i] = norm_code(c) or "" end
   return {
     method = "GET",
-    url = base_url(config) .. "/shipmentinfo?" .. url.query({ shipmentID = ids }),
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/shipmentinfo?" .. url.query({ shipmentID = ids }),
     headers = { Accept = "application/json", Authorization = "Bearer " .. tostring(ctx and ctx.token or ""),
                 ["Accept-Language"] = str(config and config.language) or "EN" },
     timeout = 30,

@@ -42,23 +42,11 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Small helpers
 ---------------------------------------------------------------------------
-local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
-end
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 -- A Suivi time: UTC instant plus the zone to show it in. Europe/Paris when the
 -- printed offset agrees with Paris at that moment, else the printed offset.
@@ -204,17 +192,8 @@ local function parse(response, codes, ctx)
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": La Poste refused the X-Okapi-Key"), nil)
-  end
-  if status == 429 then
-    local ra = tbl(response.headers) and tonumber(response.headers["retry-after"])
-    return failure.rate_limited(ra, error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local m = error_message(body)
-    return failure.temporary("HTTP " .. status .. (m and (": " .. m) or ""), nil)
-  end
+  local f = http.triage(response, { message = error_message, refused = "La Poste refused the X-Okapi-Key", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local first = body:match("^%s*(%S)")
   if not first then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
   if first ~= "{" and first ~= "[" then
@@ -232,20 +211,13 @@ end
 ---------------------------------------------------------------------------
 -- Validation
 ---------------------------------------------------------------------------
-local S10_WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
 
 local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("%s+", ""):upper()
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
     -- UPU S10 (international letters and parcels, Colissimo/Chronopost international).
-    local sum = 0
-    for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * S10_WEIGHTS[i] end
-    local r = 11 - sum % 11
-    local expected = (r == 10 and 0) or (r == 11 and 5) or r
-    local got = s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   if not s:match("^%w+$") then return false, "only letters and digits are allowed" end
   -- Suivi v2 accepts idShips of 11 to 15 characters (Colissimo 6A..., Lettre
@@ -266,18 +238,10 @@ local function request(codes, config, ctx)
   if not key then error("laposte: config.api_key (the Okapi X-Okapi-Key) is required", 0) end
   return {
     method = "GET",
-    url = base_url(config) .. "/suivi/v2/idships/" .. table.concat(list, ",") .. "?" .. url.query({ lang = str(config.lang) or "fr_FR" }),
+    url = http.base_url(config, DEFAULT_BASE) .. "/suivi/v2/idships/" .. table.concat(list, ",") .. "?" .. url.query({ lang = str(config.lang) or "fr_FR" }),
     headers = { ["Accept"] = "application/json", ["X-Okapi-Key"] = key },
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("laposte script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -287,11 +251,7 @@ return {
   hosts = { "api.laposte.fr" },
   tracking_url = "https://www.laposte.fr/outils/suivre-vos-envois?code={code}",
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "laposte script"),
 }

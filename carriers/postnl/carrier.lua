@@ -53,19 +53,10 @@ local EVENT_STATUS = {
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" and v ~= json.null then return v end end
-
+local tbl = value.table       -- the value when it is a table (not json.null), else nil
 -- PostNL writes empty fields as {}; numbers as strings, sometimes as numbers.
-local function str(v)
-  if type(v) == "string" then
-    local s = v:match("^%s*(.-)%s*$")
-    if s ~= "" then return s end
-  elseif type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  return nil
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 -- An object or a list of objects → a list.
 local function list(v)
@@ -80,14 +71,7 @@ local function list(v)
   return { v }
 end
 
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 -- "07-03-2018 23:20:05" or "07-03-2018 23:20:05.326" (Dutch time) → UTC ISO.
 local function parse_time(s)
@@ -106,11 +90,6 @@ end
 local function time_key(s)
   s = str(s)
   return s and s:match("^(%d+%-%d+%-%d+ %d+:%d+:%d+)")
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
 end
 
 ---------------------------------------------------------------------------
@@ -300,28 +279,12 @@ local function parse_body(body, codes)
   return results
 end
 
-local function retry_after(headers)
-  local v = headers and tonumber(headers["retry-after"])
-  if v and v >= 0 then return v end
-  return 60
-end
-
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = body_error, refused = "PostNL refused the API key", wait = 60, now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    local msg, code = body_error(body)
-    return failure.auth(msg or ("HTTP " .. status .. ": PostNL refused the API key"), code)
-  end
-  if status == 429 then
-    local msg = body_error(body)
-    return failure.rate_limited(retry_after(tbl(response.headers)), msg or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = body_error(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   local out = parse_body(body, codes)
   if status >= 200 and status < 300 then return out end
   if out.failure == nil then return out end
@@ -345,20 +308,12 @@ end
 -- Contract functions
 ---------------------------------------------------------------------------
 
-local S10_WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
-
 local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("%s+", ""):upper()
   -- International (UPU S10): LA123456785NL, RR...NL, CP...NL — with its check digit.
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local sum = 0
-    for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * S10_WEIGHTS[i] end
-    local r = sum % 11
-    local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-    local got = s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   -- Domestic barcode: 2-character type (3S, KG, ...), 4-letter customer code, 6 to 11 digit serial.
   -- PostNL domestic barcodes carry no check digit.
@@ -378,19 +333,11 @@ local function request(codes, config, ctx)
   local code = norm_code((tbl(codes) or {})[1]) or ""
   return {
     method = "GET",
-    url = base_url(config) .. "/shipment/v2/status/barcode/" .. url.escape(code) .. "?"
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/shipment/v2/status/barcode/" .. url.escape(code) .. "?"
       .. url.query({ detail = "true", language = str(config.language) or "NL" }),
     headers = { ["Accept"] = "application/json", ["apikey"] = key },
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("postnl script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -401,11 +348,7 @@ return {
   tracking_url = "https://jouw.postnl.nl/track-and-trace/{code}",
   poll = { every = "4h", window = "30d" },
   limits = { concurrency = 4, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "postnl script"),
 }

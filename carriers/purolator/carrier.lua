@@ -45,33 +45,14 @@ local DESCRIPTION_HINTS = {
 ---------------------------------------------------------------------------
 -- helpers
 ---------------------------------------------------------------------------
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  return nil
-end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
+local str = text.clean        -- trimmed text; nil when empty
+local short = text.short      -- one line, cut at n bytes
 
 local function xml_escape(s)
   return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }))
 end
 
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
-end
-
-local function text(node, name)
+local function child_text(node, name)
   local t = node and node:text(name)
   if t and t ~= "" then return t end
   return nil
@@ -112,8 +93,8 @@ local function scan_status(scan_type, description, warned)
 end
 
 local function read_scan(scan, i, warned)
-  local scan_type = text(scan, "ScanType") or ""
-  local date, clock = text(scan, "ScanDate"), text(scan, "ScanTime")
+  local scan_type = child_text(scan, "ScanType") or ""
+  local date, clock = child_text(scan, "ScanDate"), child_text(scan, "ScanTime")
   local at = nil
   if date then
     if clock and clock:match("^%d%d%d%d%d%d$") then
@@ -127,8 +108,8 @@ local function read_scan(scan, i, warned)
   if not at then
     return nil, ("Scan %d (%s): cannot read ScanDate/ScanTime %s %s"):format(i, scan_type, short(date or "?", 20), short(clock or "?", 20))
   end
-  local description = text(scan, "Description") or scan_type
-  local depot = text(scan, "Depot/Name")
+  local description = child_text(scan, "Description") or scan_type
+  local depot = child_text(scan, "Depot/Name")
   local location = nil
   if depot then
     location = { facility = depot }
@@ -149,7 +130,7 @@ local function first_error(info)
   local errors = ri and ri:child("Errors")
   local err = errors and errors:child("Error")
   if not err then return nil end
-  return text(err, "Code"), text(err, "Description") or text(err, "AdditionalInformation") or "Purolator error"
+  return child_text(err, "Code"), child_text(err, "Description") or child_text(err, "AdditionalInformation") or "Purolator error"
 end
 
 local function error_failure(code, message)
@@ -180,12 +161,12 @@ local function tracking_result(info)
   if #events == 0 then return failure.not_found("no scans for this PIN") end
   local result = { events = events, status = events[1].status }
   if result.status == "delivered" then result.delivered_at = events[1].occurred_at end
-  local eta = text(info, "EstimatedDeliveryDate")
+  local eta = child_text(info, "EstimatedDeliveryDate")
   if eta and eta:match("^%d%d%d%d%-%d%d%-%d%d") then result.estimated_delivery = time.parse(eta:sub(1, 10), "%Y-%m-%d", "UTC") end
   return result
 end
 
-local function parse(response, codes)
+local function parse(response, codes, ctx)
   local status = tonumber(response.status) or 0
   local body = response.body or ""
   local doc, xerr = nil, nil
@@ -195,8 +176,8 @@ local function parse(response, codes)
     local soap_body = doc:child("Body")
     local fault = soap_body and soap_body:child("Fault")
     if fault then
-      local fcode = text(fault, "faultcode") or text(fault, "Code/Value")
-      local fmsg = text(fault, "faultstring") or text(fault, "Reason/Text") or "SOAP fault"
+      local fcode = child_text(fault, "faultcode") or child_text(fault, "Code/Value")
+      local fmsg = child_text(fault, "faultstring") or child_text(fault, "Reason/Text") or "SOAP fault"
       local lower = fmsg:lower()
       if status == 401 or status == 403 or lower:find("authenticat") or lower:find("authoriz") then
         return failure.auth(fmsg, fcode)
@@ -210,7 +191,7 @@ local function parse(response, codes)
       local infos = list and list:children("TrackingInformation") or {}
       local results, n = {}, 0
       for _, info in ipairs(infos) do
-        local pin = text(info, "PIN/Value")
+        local pin = child_text(info, "PIN/Value")
         if pin then
           local ok, r = pcall(tracking_result, info)
           results[pin] = ok and r or failure.broken("unreadable TrackingInformation: " .. short(r, 80))
@@ -237,9 +218,8 @@ local function parse(response, codes)
     end
   end
 
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status >= 300 and status < 400 then return failure.broken(("HTTP %d redirect"):format(status)) end
   if xerr and body:match("^%s*<%?xml") or xerr and body:match("^%s*<%w*:?Envelope") then
     return failure.broken("body is not valid XML: " .. tostring(xerr))
@@ -271,7 +251,7 @@ local function request(codes, config, ctx)
   local key, password = str(config and config.api_key) or "", str(config and config.password) or ""
   return {
     method = "POST",
-    url = base_url(config) .. "/EWS/V1/Tracking/TrackingService.asmx",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/EWS/V1/Tracking/TrackingService.asmx",
     headers = {
       ["Content-Type"] = "text/xml; charset=utf-8",
       SOAPAction = '"http://purolator.com/pws/service/v1/TrackPackagesByPin"',
@@ -293,9 +273,5 @@ return {
   validate = validate,
   request = request,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "purolator script"),
 }

@@ -50,37 +50,9 @@ local CATEGORY = {
 }
 local DEFAULT_STATUS = "in_transit"
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
-local function s10_check(digits)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes
 
 local function validate(code)
   local c = (type(code) == "string" and code or ""):gsub("%s+", ""):upper()
@@ -89,20 +61,13 @@ local function validate(code)
   -- UPU S10 (Special Delivery, Tracked, International): AB123456785GB.
   local digits = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if digits then
-    local want, got = s10_check(digits:sub(1, 8)), tonumber(digits:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(digits:sub(1, 8)), tonumber(digits:sub(9)))
   end
   -- 21-character unique item id (2D barcode, e.g. 090367574000000FE1E1B) or
   -- 16-character Tracked 24/48 / Parcelforce references: format only.
   if #c == 21 and c:match("^%x+$") then return true end
   if #c == 16 and c:match("^%w+$") then return true end
   return false, "format: expected AA123456789GB, a 16-character reference or a 21-character item id"
-end
-
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
 end
 
 local function status_for(code, warned)
@@ -206,10 +171,9 @@ local function parse(response, codes, ctx)
   if type(doc) == "table" and (doc.httpCode ~= nil or type(doc.errors) == "table") then
     return error_failure(doc, status ~= 200 and status or nil)
   end
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
   if type(doc) ~= "table" then
     return failure.broken(("expected JSON with 'mailPieces', got %s"):format(short(body, 60)))
   end
@@ -233,14 +197,10 @@ return {
     if secret then headers["X-IBM-Client-Secret"] = secret end
     return {
       method = "GET",
-      url = base_url(config) .. "/mailpieces/v2/" .. url.escape(codes[1]) .. "/events",
+      url = http.base_url(config, DEFAULT_BASE_URL) .. "/mailpieces/v2/" .. url.escape(codes[1]) .. "/events",
       headers = headers, timeout = 30,
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes, ctx)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "royalmail script"),
 }

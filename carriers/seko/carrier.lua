@@ -122,23 +122,11 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------
-local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
-end
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function read_time(text)
   text = str(text)
@@ -278,11 +266,7 @@ local function parse_doc(doc, codes)
     table.sort(keys)
     return failure.broken("JSON without 'ConsignmentNo' or 'Errors' (keys: " .. short(table.concat(keys, ", "), 80) .. ")", nil)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, count, skipped = {}, 0, 0
   for _, c in ipairs(list) do
     local id = type(c) == "table" and norm_code(str(c.ConsignmentNo)) or nil
@@ -309,17 +293,8 @@ local function parse(response, codes, ctx)
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": SEKO refused the access key"), nil)
-  end
-  if status == 429 then
-    local ra = tbl(response.headers) and tonumber(response.headers["retry-after"])
-    return failure.rate_limited(ra, error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local m = error_message(body)
-    return failure.temporary("HTTP " .. status .. (m and (": " .. m) or ""), nil)
-  end
+  local f = http.triage(response, { message = error_message, refused = "SEKO refused the access key", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local first = body:match("^%s*(%S)")
   if not first then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
   if first ~= "{" and first ~= "[" then
@@ -361,7 +336,7 @@ local function request(codes, config, ctx)
   end
   return {
     method = "POST",
-    url = base_url(config) .. "/labels/statusv2",
+    url = http.base_url(config, DEFAULT_BASE) .. "/labels/statusv2",
     headers = {
       ["Content-Type"] = "application/json; charset=utf-8",
       ["Accept"] = "application/json",
@@ -373,14 +348,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("seko script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "seko",
   name = "SEKO Logistics",
@@ -388,11 +355,7 @@ return {
   hosts = { "api.omniparcel.com" },
   tracking_url = "https://track.omniparcel.com/{code}",
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "seko script"),
 }

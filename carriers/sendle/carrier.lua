@@ -41,53 +41,9 @@ local DEFAULT_STATUS = "in_transit"
 
 local DEFAULT_BASE_URL = "https://api.sendle.com"
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
--- Seconds since the epoch of "YYYY-MM-DDTHH:MM[:SS]" (no zone), or nil.
-local function epoch(iso)
-  local y, mo, d, h, mi, s = (iso or ""):match("^(%d%d%d%d)-(%d%d)-(%d%d)[T ](%d%d):(%d%d):?(%d*)")
-  if not y then return nil end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + (tonumber(s) or 0)
-end
-
--- A zone name for a fixed UTC offset in minutes: "UTC", "Etc/GMT+4" (= UTC-4), or "+05:30".
-local function zone_for(minutes)
-  if not minutes or minutes == 0 then return "UTC" end
-  if minutes % 60 == 0 and math.abs(minutes) <= 14 * 60 then
-    local h = minutes // 60
-    return (h > 0 and "Etc/GMT-" or "Etc/GMT+") .. string.format("%d", math.abs(h))
-  end
-  local sign = minutes < 0 and "-" or "+"
-  local m = math.abs(minutes)
-  return string.format("%s%02d:%02d", sign, m // 60, m % 60)
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 -- Offset in minutes written at the end of an ISO time ("Z", "-04:00", "+1000"), or nil.
 local function written_offset(s)
@@ -97,12 +53,6 @@ local function written_offset(s)
   if not sign then return nil end
   local v = tonumber(h) * 60 + tonumber(m)
   return sign == "-" and -v or v
-end
-
--- Retry-After in seconds, or nil.
-local function retry_after(headers)
-  local v = type(headers) == "table" and str(headers["retry-after"])
-  return v and tonumber(v) or nil
 end
 
 -- "NEW YORK, NY" -> city + state; anything else -> facility.
@@ -125,7 +75,9 @@ local function read_event(e, i, warned)
   end
   -- The event's local offset: local_scan_time minus the UTC instant, else display_time's offset.
   local offset
-  local loc_t, utc_t = epoch(str(e.local_scan_time)), epoch(at)
+  local wall = str(e.local_scan_time)      -- local wall clock, without an offset
+  wall = wall and (wall:match("^%d%d%d%d%-%d%d%-%d%d[T ]%d%d:%d%d:%d%d") or wall:match("^%d%d%d%d%-%d%d%-%d%d[T ]%d%d:%d%d"))
+  local loc_t, utc_t = time.epoch(wall), time.epoch(at)
   if loc_t and utc_t and (loc_t - utc_t) % 60 == 0 and math.abs(loc_t - utc_t) <= 14 * 3600 then
     offset = (loc_t - utc_t) // 60
   else
@@ -140,7 +92,7 @@ local function read_event(e, i, warned)
     end
   end
   return {
-    occurred_at = at, zone = zone_for(offset), status = status,
+    occurred_at = at, zone = time.zone(offset or 0), status = status,
     code = kind, description = str(e.description) or kind,
     location = place(e.location),
   }
@@ -210,42 +162,40 @@ local function per_code(out, codes)
   return out
 end
 
+-- A JSON object body, or nil.
+local function body_doc(body)
+  local doc = body:match("^%s*{") and json.decode(body) or nil
+  if type(doc) ~= "table" then return nil end
+  return doc
+end
+
+local function error_message(body)
+  local doc = body_doc(body)
+  return doc and (str(doc.error_description) or str(doc.error))
+end
+
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local http = math.tointeger(tonumber(response.status)) or 0
+  local f = http.triage(response, { message = error_message, refused = "Sendle refused the credentials", expect = "JSON from Sendle", now = value.table(ctx) and ctx.now })
+  if f then return f end
+  local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  local doc = nil
-  if body:match("^%s*{") then doc = json.decode(body) end
-  if type(doc) ~= "table" then doc = nil end
+  local doc = body_doc(body)
 
-  if http == 401 or http == 403 then
-    return failure.auth((doc and (str(doc.error_description) or str(doc.error))) or ("HTTP " .. http .. ": Sendle refused the credentials"), nil)
-  end
-  if http == 429 then
-    return failure.rate_limited(retry_after(response.headers), (doc and str(doc.error_description)) or "HTTP 429: too many requests", nil)
-  end
-  if http >= 500 or http == 408 then
-    return failure.temporary("HTTP " .. http .. ((doc and str(doc.error_description)) and (": " .. str(doc.error_description)) or ""), nil)
-  end
   if not doc then
-    local head = body:sub(1, 512):lower()
-    if head:find("<html", 1, true) or head:find("<!doctype", 1, true) then
-      local title = str(body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<"))
-      return failure.broken("expected JSON from Sendle, got an HTML page" .. (title and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
-    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. http .. ")", nil) end
-    return failure.broken("body is not a JSON object (HTTP " .. http .. "): '" .. short(body, 40) .. "'", nil)
+    if body:match("^%s*$") then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
+    return failure.broken("body is not a JSON object (HTTP " .. status .. "): '" .. short(body, 40) .. "'", nil)
   end
-  if doc.error ~= nil then return per_code(error_failure(doc, http), codes) end
+  if doc.error ~= nil then return per_code(error_failure(doc, status), codes) end
   if doc.tracking_events == nil and doc.state == nil then
-    if http == 404 then return per_code(failure.not_found("HTTP 404", nil), codes) end
+    if status == 404 then return per_code(failure.not_found("HTTP 404", nil), codes) end
     local keys = {}
     for k in pairs(doc) do keys[#keys + 1] = tostring(k) end
     table.sort(keys)
     return failure.broken("JSON without 'tracking_events' or 'state' (keys: " .. short(table.concat(keys, ", "), 100) .. ")", nil)
   end
-  if http ~= 0 and (http < 200 or http >= 300) then
-    return failure.broken("HTTP " .. http .. " with a tracking body", nil)
+  if status ~= 0 and (status < 200 or status >= 300) then
+    return failure.broken("HTTP " .. status .. " with a tracking body", nil)
   end
   local result = read_tracking(doc, codes)
   if type(codes) == "table" and #codes >= 1 then return { [codes[1]] = result } end
@@ -264,18 +214,13 @@ local function validate(code)
   return true
 end
 
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
 local function request(codes, config, ctx)
   local headers = { Accept = "application/json" }
   local id, key = str(config and config.sendle_id), str(config and config.api_key)
   if id and key then headers.Authorization = "Basic " .. base64.encode(id .. ":" .. key) end
   return {
     method = "GET",
-    url = base_url(config) .. "/api/tracking/" .. url.escape(norm_code(codes[1]) or ""),
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/api/tracking/" .. url.escape(norm_code(codes[1]) or ""),
     headers = headers, timeout = 30,
   }
 end

@@ -40,55 +40,10 @@ local STATUS = {
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" and v ~= json.null then return v end end
-
-local function str(v)
-  if type(v) == "string" then
-    local s = v:match("^%s*(.-)%s*$")
-    if s ~= "" then return s end
-  elseif type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  return nil
-end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
-end
-
--- Milliseconds since the epoch of a "YYYY-MM-DDTHH:MM:SS..." UTC time (ctx.now).
-local function epoch_ms(iso)
-  local y, mo, d, h, mi, s = tostring(iso or ""):match("^(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)")
-  if not y then return "0" end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return string.format("%d", ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60 * 1000 + tonumber(s) * 1000)
-end
-
-local function form(params)
-  local keys = {}
-  for k in pairs(params) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do parts[#parts + 1] = url.escape(k) .. "=" .. url.escape(params[k]) end
-  return table.concat(parts, "&")
-end
+local tbl = value.table       -- the value when it is a table (not json.null), else nil
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 -- apiResultCode (envelope) → failure. A1000 is success.
 local API_FAILURES = {
@@ -233,31 +188,10 @@ local function error_message(body)
   return str(doc.apiErrorMsg) or str(doc.errorMsg) or str(doc.message)
 end
 
-local function retry_after(headers)
-  local v = headers and tonumber(headers["retry-after"])
-  if v and v >= 0 then return v end
-  return 60
-end
-
-local function http_failure(response, what)
-  local status = math.tointeger(tonumber(response.status)) or 0
-  local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": SF Express refused " .. what), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers)), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
-  return nil
-end
-
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http_failure(response, "the access token")
+  local f = http.triage(response, { message = error_message, refused = "SF Express refused the access token", wait = 60,
+                                   now = tbl(ctx) and ctx.now })
   if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
@@ -297,16 +231,17 @@ local function auth(config, ctx)
   end
   return {
     method = "POST",
-    url = base_url(config) .. "/oauth2/accessToken",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/oauth2/accessToken",
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded", ["Accept"] = "application/json" },
-    body = form({ partnerID = partner, secret = secret, grantType = "password" }),
+    body = url.query({ partnerID = partner, secret = secret, grantType = "password" }),
     timeout = 30,
   }
 end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
-  local f = http_failure(response, "the credentials")
+  local f = http.triage(response, { message = error_message, refused = "SF Express refused the credentials", wait = 60,
+                                   now = tbl(ctx) and ctx.now })
   if f then return f end
   local body = type(response.body) == "string" and response.body or ""
   local doc, err = json.decode(body)
@@ -336,13 +271,12 @@ local function request(codes, config, ctx)
   local msg = { language = "0", trackingType = "1", trackingNumber = list, methodType = "1" }
   local phone = str(config.check_phone_no)   -- last 4 digits of a phone number: needed for waybills that are not the partner's own
   if phone then msg.checkPhoneNo = phone end
-  local now = str(tbl(ctx) and ctx.now) or ""
-  local ts = epoch_ms(now)
+  local ts = string.format("%d", (time.epoch(tbl(ctx) and ctx.now) or 0) * 1000)   -- milliseconds
   return {
     method = "POST",
-    url = base_url(config) .. "/std/service",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/std/service",
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded;charset=UTF-8", ["Accept"] = "application/json" },
-    body = form({
+    body = url.query({
       partnerID = partner,
       requestID = "rastro-" .. ts .. "-" .. (list[1] or "x"),
       serviceCode = "EXP_RECE_SEARCH_ROUTES",
@@ -354,14 +288,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("sf_express script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "sf_express",
   name = "SF Express",
@@ -370,13 +296,9 @@ return {
   tracking_url = "https://www.sf-express.com/chn/en/waybill/waybill-detail/{code}",
   poll = { every = "4h", window = "30d" },
   limits = { concurrency = 2, per_second = 5, batch = 10 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "sf_express script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "sf_express script"),
 }

@@ -63,58 +63,11 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------
-local str = text.clean -- trimmed text; integral numbers as digits; nil when empty
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE
-  return (b:gsub("/+$", ""))
-end
-
--- Days since 1970-01-01 ↔ civil date (H. Hinnant's algorithms).
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
-local function civil_from_days(z)
-  z = z + 719468
-  local era = (z >= 0 and z or z - 146096) // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local y = yoe + era * 400
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp + (mp < 10 and 3 or -9)
-  return (m <= 2 and y + 1 or y), m, d
-end
-
-local function iso_from_epoch(t)
-  local days, secs = t // 86400, t % 86400
-  local y, m, d = civil_from_days(days)
-  return ("%04d-%02d-%02dT%02d:%02d:%02dZ"):format(y, m, d, secs // 3600, secs % 3600 // 60, secs % 60)
-end
-
-local function epoch_from_iso(s)
-  local y, mo, d, h, mi, se = s:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
-  if not y then return nil end
-  return days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(se)
-end
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function offset_text(secs)
   if secs == 0 then return "UTC" end
@@ -128,11 +81,11 @@ local function read_time(ev)
   local printed = str(ev.DateTime)
   local wall = printed and (time.parse(printed, "%Y-%m-%d %H:%M:%S", "UTC") or time.parse(printed, "iso", "UTC"))
   local ts = math.tointeger(tonumber(ev.Timestamp))
-  if ts and ts > 0 then
-    local at = iso_from_epoch(ts)
+  local at = ts and ts > 0 and time.iso(ts)
+  if at then
     local zone = "UTC"
     if wall then
-      local diff = epoch_from_iso(wall) - ts
+      local diff = time.epoch(wall) - ts
       -- A printed time within ±14h of the instant, in whole quarter hours: that is its zone.
       if diff % 900 == 0 and math.abs(diff) <= 14 * 3600 then zone = offset_text(diff) end
     end
@@ -250,17 +203,8 @@ local function parse(response, codes, ctx)
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Spring refused the Apikey"), nil)
-  end
-  if status == 429 then
-    local ra = tbl(response.headers) and tonumber(response.headers["retry-after"])
-    return failure.rate_limited(ra, error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local m = error_message(body)
-    return failure.temporary("HTTP " .. status .. (m and (": " .. m) or ""), nil)
-  end
+  local f = http.triage(response, { message = error_message, refused = "Spring refused the Apikey", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local first = body:match("^%s*(%S)")
   if not first then return failure.broken("empty body (HTTP " .. status .. ")", nil) end
   if first ~= "{" and first ~= "[" then
@@ -279,7 +223,6 @@ end
 ---------------------------------------------------------------------------
 -- Contract
 ---------------------------------------------------------------------------
-local S10_WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
 
 -- Spring numbers are UPU S10 for its postal products (LS123456785NL...), with
 -- the S10 check digit, or Spring/partner references of 10 to 35 letters and
@@ -288,13 +231,7 @@ local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("%s+", ""):upper()
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local sum = 0
-    for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * S10_WEIGHTS[i] end
-    local r = 11 - sum % 11
-    local expected = (r == 10 and 0) or (r == 11 and 5) or r
-    local got = s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   if not s:match("^%w+$") then return false, "only letters and digits are allowed" end
   if #s < 10 or #s > 35 then return false, ("expected 10 to 35 characters, got %d"):format(#s) end
@@ -307,7 +244,7 @@ local function request(codes, config, ctx)
   local key = str(config.api_key)
   if not key then error("spring: config.api_key (the XBS Apikey) is required", 0) end
   local code = norm_code((tbl(codes) or {})[1]) or ""
-  local u = base_url(config) .. "/"
+  local u = http.base_url(config, DEFAULT_BASE) .. "/"
   if str(config.test_mode) == "1" or str(config.test_mode) == "true" then u = u .. "?testMode=1" end
   return {
     method = "POST",
@@ -318,14 +255,6 @@ local function request(codes, config, ctx)
   }
 end
 
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("spring script could not read the response: " .. tostring(result), nil)
-  end
-end
-
 return {
   id = "spring",
   name = "Spring GDS",
@@ -333,11 +262,7 @@ return {
   hosts = { "mtapi.net" },
   tracking_url = "https://www.mailingtechnology.com/tracking/?tn={code}",
   limits = { concurrency = 4, per_second = 5, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "spring script"),
 }

@@ -43,23 +43,11 @@ local SUMMARY = {
   ["CNF"] = false,          -- consignment not found
 }
 
-local function str(v)
-  if type(v) ~= "string" then return nil end
-  v = v:match("^%s*(.-)%s*$")
-  if v == "" then return nil end
-  return v
-end
+local str = text.clean        -- trimmed text; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes (default 120)
 
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function clean(s)
   s = str(s)
@@ -134,11 +122,7 @@ local function parse_xml(root, codes)
     if code and code:match("^9%d%d%d$") then return failure.auth(msg, code) end
     return failure.broken("TNT error " .. (code or "?") .. ": " .. msg, code)
   end
-  local requested = {}
-  for _, c in ipairs(tbl(codes) or {}) do
-    local n = norm_code(c)
-    if n then requested[n] = c end
-  end
+  local requested = text.codes(codes)
   local results, n = {}, 0
   local shipments = {}   -- number -> every consignment under it, in TNT's order
   for _, node in ipairs(list) do
@@ -167,21 +151,12 @@ end
 
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { refused = "TNT refused the credentials", wait = 60, expect = "XML from TNT", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then return failure.auth("HTTP " .. status .. ": TNT refused the credentials", nil) end
-  if status == 429 then
-    local h = tbl(response.headers) or {}
-    return failure.rate_limited(tonumber(h["retry-after"]) or 60, "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then return failure.temporary("HTTP " .. status, nil) end
   if body:sub(1, 3) == "\239\187\191" then body = body:sub(4) end
-  local head = body:sub(1, 512):lower()
   if not body:match("^%s*<") then return failure.broken("expected XML from TNT, body starts with '" .. short(body, 40) .. "'", nil) end
-  if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-    local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>([^<]*)<")
-    return failure.broken("expected XML from TNT, got an HTML page" .. (title and (" (title: '" .. short(title, 60) .. "')") or ""), nil)
-  end
   local root, err = xml.parse(body)
   if not root then return failure.broken("body is not well-formed XML: " .. short(err), nil) end
   local out = parse_xml(root, codes)
@@ -193,8 +168,6 @@ end
 ---------------------------------------------------------------------------
 -- Contract functions
 ---------------------------------------------------------------------------
-
-local WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
 
 -- TNT consignment notes: 9 digits (no published check digit), or the
 -- international S10-style form GE123456785WW (mod-11 check digit).
@@ -208,13 +181,7 @@ local function validate(code)
   if #s ~= 13 or not s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
     return false, "expected 9 digits or 2 letters, 9 digits, 2 letters (e.g. GE123456785WW)"
   end
-  local sum = 0
-  for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * WEIGHTS[i] end
-  local r = sum % 11
-  local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-  local got = s:byte(11) - 48
-  if got ~= expected then return false, ("check digit: expected %d, got %d"):format(expected, got) end
-  return true, "check_digit"
+  return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48)
 end
 
 local function esc(s)
@@ -237,10 +204,9 @@ local function request(codes, config, ctx)
     .. "<SearchCriteria>" .. table.concat(numbers) .. "</SearchCriteria>"
     .. '<LevelOfDetail><Complete originAddress="true" destinationAddress="true" package="true" shipment="true"/></LevelOfDetail>'
     .. "</TrackRequest>"
-  local base = (str(config.base_url) or DEFAULT_BASE):gsub("/+$", "")
   return {
     method = "POST",
-    url = base .. "/expressconnect/track.do?version=3.1",
+    url = http.base_url(config, DEFAULT_BASE) .. "/expressconnect/track.do?version=3.1",
     headers = {
       ["Authorization"] = "Basic " .. base64.encode(user .. ":" .. password),
       ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -258,15 +224,7 @@ return {
   hosts = { "express.tnt.com" },
   tracking_url = "https://www.tnt.com/express/en_gb/site/shipping-tools/tracking.html?cons={code}",
   limits = { concurrency = 2, per_second = 5, batch = 50 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = function(...)
-    local ok, result = pcall(parse, ...)
-    if ok then return result end
-    return failure.broken("tnt script could not read the response: " .. tostring(result), nil)
-  end,
+  parse = failure.guard(parse, "tnt script"),
 }

@@ -73,46 +73,16 @@ local DEFAULT_BASE_URL = "https://onlinetools.ups.com"
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
 
 -- A JSON value that may be one object or a list of objects, as a list.
 local function list_of(v)
   if type(v) ~= "table" then return {} end
   if v[1] ~= nil or next(v) == nil then return v end
   return { v }
-end
-
-local function short(s, n)
-  n = n or 120
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function norm_code(v)
-  local s = str(v)
-  if not s then return nil end
-  return (s:gsub("%s+", ""):upper())
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
-end
-
-local function retry_after(headers)
-  local v = headers and tonumber(headers["retry-after"])
-  if v and v >= 0 and v < 86400 then return v end
-  return nil
 end
 
 -- "20210210" + "071356" -> UTC ISO in `zone`
@@ -250,8 +220,7 @@ local function from_json(doc, codes)
     end
     return failure.broken("JSON without 'trackResponse'", nil)
   end
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   for _, shipment in ipairs(list_of(tr.shipment)) do
     if type(shipment) == "table" then
@@ -347,8 +316,7 @@ local function from_xml(root, codes)
     end
     return failure.broken("UPS TrackResponse with status " .. tostring(rcode) .. " and no Error", nil)
   end
-  local requested = {}
-  for _, c in ipairs(codes) do requested[norm_code(c) or ""] = c end
+  local requested = text.codes(codes)
   local results, count = {}, 0
   for _, shipment in ipairs(root:children("Shipment")) do
     local packages = shipment:children("Package")
@@ -394,12 +362,6 @@ local function parse_body(body, codes)
     return from_json(doc, codes)
   end
   if first == "<" then
-    local head = body:sub(1, 512):lower()
-    if head:find("<!doctype html", 1, true) or head:find("<html", 1, true) then
-      local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>%s*([^<]-)%s*<")
-      return failure.broken("expected JSON or XML from UPS, got an HTML page"
-        .. ((title and title ~= "") and (" (title: '" .. short(title, 80) .. "')") or ""), nil)
-    end
     local root, err = xml.parse(body)
     if not root then return failure.broken("body is not well-formed XML: " .. short(tostring(err)), nil) end
     return from_xml(root, codes)
@@ -411,20 +373,11 @@ local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
   local list = {}
   for _, c in ipairs(tbl(codes) or {}) do if type(c) == "string" then list[#list + 1] = c end end
+  local f = http.triage(response, { message = error_message, refused = "UPS refused the token",
+                                   expect = "JSON or XML from UPS", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    local msg, code = error_message(body)
-    return failure.auth(msg or ("HTTP " .. status .. ": UPS refused the token"), code)
-  end
-  if status == 429 then
-    local msg, code = error_message(body)
-    return failure.rate_limited(retry_after(tbl(response.headers)), msg or "HTTP 429: too many requests", code)
-  end
-  if status >= 500 or status == 408 then
-    local msg, code = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), code)
-  end
   local out = parse_body(body, list)
   if status >= 200 and status < 300 then return out end
   -- 400 / 404 carry the same {"response":{"errors":[...]}} body as errors at 200.
@@ -486,7 +439,7 @@ local function auth(config)
   if merchant then headers["x-merchant-id"] = merchant end
   return {
     method = "POST",
-    url = base_url(config) .. "/security/v1/oauth/token",
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/security/v1/oauth/token",
     headers = headers,
     body = "grant_type=client_credentials",
     timeout = 30,
@@ -495,20 +448,10 @@ end
 
 local function parse_auth(response, config, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "UPS refused the client credentials", now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    local msg, code = error_message(body)
-    return failure.auth(msg or ("HTTP " .. status .. ": UPS refused the client credentials"), code)
-  end
-  if status == 429 then
-    local msg, code = error_message(body)
-    return failure.rate_limited(retry_after(tbl(response.headers)), msg or "HTTP 429: too many requests", code)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   local doc = json.decode(body)
   if type(doc) ~= "table" then return failure.broken("token response is not a JSON object", nil) end
   local resp = tbl(doc.response)
@@ -536,19 +479,11 @@ local function request(codes, config, ctx)
   if token then headers["Authorization"] = "Bearer " .. token end
   return {
     method = "GET",
-    url = base_url(config) .. "/api/track/v1/details/" .. url.escape(code) .. "?"
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/api/track/v1/details/" .. url.escape(code) .. "?"
       .. url.query({ locale = "en_US", returnSignature = "false", returnMilestones = "false" }),
     headers = headers,
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("ups script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -558,13 +493,9 @@ return {
   hosts = { "onlinetools.ups.com" },
   tracking_url = "https://www.ups.com/track?loc=en_US&tracknum={code}",
   limits = { concurrency = 4, per_second = 10, batch = 1 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   auth = auth,
-  parse_auth = guarded(parse_auth),
+  parse_auth = failure.guard(parse_auth, "ups script"),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "ups script"),
 }

@@ -109,33 +109,9 @@ local DEFAULT_STATUS = "in_transit"
 ---------------------------------------------------------------------------
 -- helpers
 ---------------------------------------------------------------------------
-local function str(v)
-  if type(v) == "string" then return v:match("^%s*(.-%S)%s*$") end
-  if type(v) == "number" then
-    if v == math.floor(v) and v > -1e15 and v < 1e15 then return string.format("%d", v) end
-    return tostring(v)
-  end
-  return nil
-end
-
-local function tbl(v) if type(v) == "table" then return v end return nil end
-
-local function short(s, n)
-  n = n or 160
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return s
-end
-
-local function base_url(config)
-  local base = str(config and config.base_url) or DEFAULT_BASE_URL
-  return (base:gsub("/+$", ""))
-end
-
-local function retry_after(headers)
-  local v = str(headers and headers["retry-after"])
-  return v and tonumber(v) or nil
-end
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local tbl = value.table       -- the value when it is a table, else nil
+local short = text.short      -- one line, cut at n bytes
 
 local function status_for(code, warned)
   local s = STATUS[code]
@@ -150,26 +126,6 @@ end
 ---------------------------------------------------------------------------
 -- validate
 ---------------------------------------------------------------------------
--- GS1 mod 10 over the digits before the check digit: weights 3,1,3,1...
--- from the right.
-local function mod10(body)
-  local sum, w = 0, 3
-  for i = #body, 1, -1 do
-    sum = sum + tonumber(body:sub(i, i)) * w
-    w = (w == 3) and 1 or 3
-  end
-  return (10 - sum % 10) % 10
-end
-
-local function s10_check(digits)
-  local w = { 8, 6, 4, 2, 3, 5, 9, 7 }
-  local sum = 0
-  for i = 1, 8 do sum = sum + tonumber(digits:sub(i, i)) * w[i] end
-  local c = 11 - sum % 11
-  if c == 10 then c = 0 elseif c == 11 then c = 5 end
-  return c
-end
-
 local function validate(code)
   local c = (type(code) == "string" and code or ""):gsub("[%s%-]+", ""):upper()
   if c == "" then return false, "empty" end
@@ -177,19 +133,15 @@ local function validate(code)
   -- UPU S10 (Priority Mail International, Registered...): EA123456785US.
   local s10 = c:match("^%u%u(%d%d%d%d%d%d%d%d%d)%u%u$")
   if s10 then
-    local want, got = s10_check(s10:sub(1, 8)), tonumber(s10:sub(9))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s10:sub(1, 8)), tonumber(s10:sub(9)))
   end
   if c:match("%D") then return false, "format: expected 20-22 digits (IMpb) or AA123456789US" end
   -- A scanned IMpb may carry the "420" + ZIP (5 or 9 digits) routing prefix.
   if (#c == 30 or #c == 34) and c:sub(1, 3) == "420" then c = c:sub(#c - 21) end
   if #c == 20 or #c == 22 then
     -- IMpb (22 digits, starting 9x) and the older 20-digit USPS barcodes:
-    -- GS1 mod 10 check digit.
-    local want, got = mod10(c:sub(1, -2)), tonumber(c:sub(-1))
-    if want ~= got then return false, ("check digit: expected %d got %d"):format(want, got) end
-    return true, "check_digit"
+    -- GS1 mod 10 check digit (weights 3, 1, 3... from the right).
+    return check.verdict(check.gs1(c:sub(1, -2)), tonumber(c:sub(-1)))
   end
   if #c == 26 or #c == 34 then return true end  -- longer IMpb variants: format only
   return false, ("length: expected 20 or 22 digits, got %d"):format(#c)
@@ -395,7 +347,7 @@ end
 ---------------------------------------------------------------------------
 -- parse
 ---------------------------------------------------------------------------
-local function parse(response, codes)
+local function parse(response, codes, ctx)
   local status = tonumber(response.status) or 0
   local body = response.body or ""
 
@@ -416,10 +368,9 @@ local function parse(response, codes)
     return parse_xml(doc)
   end
 
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   if status == 404 then return failure.not_found("HTTP 404", "404") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
   if status >= 300 and status < 400 then return failure.broken(("HTTP %d redirect"):format(status)) end
   return failure.broken(("expected USPS tracking JSON or TrackResponse XML, got %s"):format(short(body, 60)))
 end
@@ -435,13 +386,12 @@ local function parse_auth(response, config, ctx)
   if type(doc) == "table" and type(doc.error) == "string" then
     local code = str(doc.error)
     local message = str(doc.error_description) or code
-    if status == 429 then return failure.rate_limited(retry_after(response.headers), message, code) end
+    if status == 429 then return failure.rate_limited(http.retry_after(response.headers, value.table(ctx) and ctx.now), message, code) end
     if status >= 500 then return failure.temporary(message, code) end
     return failure.auth(message, code)
   end
-  if status == 429 then return failure.rate_limited(retry_after(response.headers), "HTTP 429") end
-  if status >= 500 then return failure.temporary(("HTTP %d"):format(status)) end
-  if status == 401 or status == 403 then return failure.auth(("HTTP %d"):format(status), string.format("%d", status)) end
+  local f = http.triage(response, { status_code = true, now = value.table(ctx) and ctx.now })
+  if f then return f end
   return failure.broken("token response without 'access_token': " .. short(body, 60))
 end
 
@@ -458,7 +408,7 @@ return {
   auth = function(config, ctx)
     return {
       method = "POST",
-      url = base_url(config) .. "/oauth2/v3/token",
+      url = http.base_url(config, DEFAULT_BASE_URL) .. "/oauth2/v3/token",
       headers = { ["Content-Type"] = "application/json", Accept = "application/json" },
       body = json.encode({
         grant_type = "client_credentials",
@@ -469,25 +419,17 @@ return {
     }
   end,
 
-  parse_auth = function(response, config, ctx)
-    local ok, r = pcall(parse_auth, response, config, ctx)
-    if ok then return r end
-    return failure.broken("token parse error: " .. short(r, 120))
-  end,
+  parse_auth = failure.guard(parse_auth, "usps script"),
 
   request = function(codes, config, ctx)
     local code = (codes[1] or ""):gsub("[%s%-]+", ""):upper()
     return {
       method = "GET",
-      url = base_url(config) .. "/tracking/v3/tracking/" .. url.escape(code) .. "?expand=DETAIL",
+      url = http.base_url(config, DEFAULT_BASE_URL) .. "/tracking/v3/tracking/" .. url.escape(code) .. "?expand=DETAIL",
       headers = { Accept = "application/json", Authorization = "Bearer " .. tostring(ctx and ctx.token or "") },
       timeout = 30,
     }
   end,
 
-  parse = function(response, codes, ctx)
-    local ok, r = pcall(parse, response, codes)
-    if ok then return r end
-    return failure.broken("parse error: " .. short(r, 120))
-  end,
+  parse = failure.guard(parse, "usps script"),
 }

@@ -44,27 +44,10 @@ local STAGE = {
 -- Helpers
 ---------------------------------------------------------------------------
 
-local function tbl(v) if type(v) == "table" and v ~= json.null then return v end end
-
-local function str(v)
-  if type(v) == "string" then
-    local s = v:match("^%s*(.-)%s*$")
-    if s ~= "" then return s end
-  elseif type(v) == "number" then
-    local i = math.tointeger(v)
-    return i and tostring(i) or tostring(v)
-  end
-  return nil
-end
-
-local function short(s, n)
-  s = tostring(s or ""):gsub("%s+", " ")
-  n = n or 120
-  if #s > n then return s:sub(1, n) .. "..." end
-  return s
-end
-
-local norm_code = text.code -- upper case, no whitespace; nil when empty
+local tbl = value.table       -- the value when it is a table (not json.null), else nil
+local str = text.clean        -- trimmed text; integral numbers as digits; nil when empty
+local short = text.short      -- one line, cut at n bytes (default 120)
+local norm_code = text.code   -- upper case, no whitespace; nil when empty
 
 local function status_for(code)
   if not code then return nil end
@@ -87,19 +70,10 @@ local function offset(tz)
   local v = tonumber(num)
   if not v or v > 14 then return nil end
   local hh = math.floor(v)
-  local mm = math.floor((v - hh) * 60 + 0.5)
+  local minutes = hh * 60 + math.floor((v - hh) * 60 + 0.5)
   -- Whole hours as the IANA fixed-offset zone (POSIX sign: UTC+8 is Etc/GMT-8),
   -- which every consumer of the event's zone understands.
-  if mm == 0 and hh <= 12 then
-    if hh == 0 then return "UTC" end
-    return "Etc/GMT" .. (s == "-" and "+" or "-") .. hh
-  end
-  return (s == "-" and "-" or "+") .. ("%02d:%02d"):format(hh, mm)
-end
-
-local function base_url(config)
-  local b = str(tbl(config) and config.base_url) or DEFAULT_BASE_URL
-  return (b:gsub("/+$", ""))
+  return time.zone(s == "-" and -minutes or minutes)
 end
 
 local function error_message(body)
@@ -232,26 +206,12 @@ local function parse_body(body, codes)
   return results
 end
 
-local function retry_after(headers)
-  local v = headers and tonumber(headers["retry-after"])
-  if v and v >= 0 then return v end
-  return 60
-end
-
 local function parse(response, codes, ctx)
   if type(response) ~= "table" then return failure.broken("no response", nil) end
+  local f = http.triage(response, { message = error_message, refused = "Yanwen refused the API token", wait = 60, now = tbl(ctx) and ctx.now })
+  if f then return f end
   local status = math.tointeger(tonumber(response.status)) or 0
   local body = type(response.body) == "string" and response.body or ""
-  if status == 401 or status == 403 then
-    return failure.auth(error_message(body) or ("HTTP " .. status .. ": Yanwen refused the API token"), nil)
-  end
-  if status == 429 then
-    return failure.rate_limited(retry_after(tbl(response.headers)), error_message(body) or "HTTP 429: too many requests", nil)
-  end
-  if status >= 500 or status == 408 then
-    local msg = error_message(body)
-    return failure.temporary("HTTP " .. status .. (msg and (": " .. msg) or ""), nil)
-  end
   local out = parse_body(body, codes)
   if status >= 200 and status < 300 then return out end
   if out.failure == nil then return out end
@@ -263,36 +223,16 @@ end
 -- Contract functions
 ---------------------------------------------------------------------------
 
-local S10_WEIGHTS = { 8, 6, 4, 2, 3, 5, 9, 7 }
-
--- GS1 mod-10 over all digits but the last.
-local function gs1_check(digits)
-  local sum, w = 0, 3
-  for i = #digits - 1, 1, -1 do
-    sum = sum + (digits:byte(i) - 48) * w
-    w = (w == 3) and 1 or 3
-  end
-  return (10 - sum % 10) % 10
-end
-
 local function validate(code)
   if type(code) ~= "string" then return false, "tracking number must be text" end
   local s = code:gsub("%s+", ""):upper()
   -- UPU S10 (registered post handed to a postal operator, e.g. UG...YP, LX...CN).
   if s:match("^%u%u%d%d%d%d%d%d%d%d%d%u%u$") then
-    local sum = 0
-    for i = 1, 8 do sum = sum + (s:byte(i + 2) - 48) * S10_WEIGHTS[i] end
-    local r = sum % 11
-    local expected = (r == 0 and 5) or (r == 1 and 0) or (11 - r)
-    local got = s:byte(11) - 48
-    if got ~= expected then return false, ("S10 check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.s10(s:sub(3, 10)), s:byte(11) - 48, "S10 check digit")
   end
   -- SSCC with the (00) application identifier: 20 digits, GS1 check digit.
   if s:match("^00%d+$") and #s == 20 then
-    local expected, got = gs1_check(s:sub(3)), s:byte(20) - 48
-    if got ~= expected then return false, ("SSCC check digit: expected %d, got %d"):format(expected, got) end
-    return true, "check_digit"
+    return check.verdict(check.gs1(s:sub(3, 19)), s:byte(20) - 48, "SSCC check digit")
   end
   -- Yanwen's own waybills (e.g. YT/VR/LW prefixes) and last-mile numbers: letters and digits.
   if #s < 10 or #s > 30 then return false, ("expected 10 to 30 characters, got %d"):format(#s) end
@@ -312,18 +252,10 @@ local function request(codes, config, ctx)
   end
   return {
     method = "GET",
-    url = base_url(config) .. "/api/tracking?nums=" .. table.concat(list, ","),
+    url = http.base_url(config, DEFAULT_BASE_URL) .. "/api/tracking?nums=" .. table.concat(list, ","),
     headers = { ["Accept"] = "application/json", ["Authorization"] = token },
     timeout = 30,
   }
-end
-
-local function guarded(fn)
-  return function(...)
-    local ok, result = pcall(fn, ...)
-    if ok then return result end
-    return failure.broken("yanwen script could not read the response: " .. tostring(result), nil)
-  end
 end
 
 return {
@@ -334,11 +266,7 @@ return {
   tracking_url = "https://track.yw56.com.cn/en/querydel?nums={code}",
   poll = { every = "6h", window = "60d" },
   limits = { concurrency = 2, per_second = 2, batch = 30 },
-  validate = function(code)
-    local ok, valid, reason = pcall(validate, code)
-    if not ok then return false, "cannot check this number" end
-    return valid, reason
-  end,
+  validate = check.guard(validate),
   request = request,
-  parse = guarded(parse),
+  parse = failure.guard(parse, "yanwen script"),
 }
