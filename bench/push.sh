@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Push API benchmark: pushes/s and latency percentiles of
+#   PUT /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}/tracking
+# against a release build of `rastro serve` on loopback, with wrk.
+#
+#   bash bench/push.sh [SHIPMENTS=1000] [SECONDS=20] [CONNECTIONS=32]
+#
+# Every push carries a new event (a distinct time), so each one is a real write:
+# events stored, status derived, rules run, outbox rows committed (synchronous=FULL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHIPMENTS=${1:-1000}; SECONDS_=${2:-20}; CONNECTIONS=${3:-32}
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+swift build -c release --product rastro >/dev/null
+BIN=.build/release/rastro
+WORK=$(mktemp -d); trap 'kill $SERVE 2>/dev/null || true; rm -rf "$WORK"' EXIT
+KEY=$($BIN merchant add bench --data "$WORK/data" | sed -n 's/.*(shown once): //p')
+# A carrier that is never reached (polls fail fast and back off), so polling does not compete with pushes.
+mkdir -p "$WORK/carriers/bench"
+cat > "$WORK/carriers/bench/carrier.lua" <<'LUA'
+return {
+  id = "bench", name = "Bench", api = 1, hosts = { "127.0.0.1" }, poll = { every = "1d" },
+  validate = function(code) return code:match("^BN%d+$") ~= nil end,
+  request = function(codes, config, ctx) return { url = "http://127.0.0.1:9/track" } end,
+  parse = function(response, codes, ctx) return failure.temporary("bench") end,
+}
+LUA
+RASTRO_LOG_LEVEL=warning $BIN serve --port 0 --data "$WORK/data" --carriers "$WORK/carriers" --rules rules > "$WORK/serve.log" 2>&1 &
+SERVE=$!
+for _ in $(seq 100); do grep -q "url=http" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+PORT=$(sed -n 's/.*url=http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/serve.log" | head -1)
+[ -n "$PORT" ] || { cat "$WORK/serve.log"; exit 1; }
+python3 - "$PORT" "$KEY" "$SHIPMENTS" <<'PY'
+import json, sys, urllib.request
+port, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    body = json.dumps({"orderId": f"o-{i}", "invoiceNumber": f"nf-{i}", "carrier": "bench", "trackingNumber": f"BN{i}",
+                       "customer": {"email": f"c{i}@example.com", "locale": "pt-BR"}}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/shipments", data=body, method="POST",
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+PY
+cat > "$WORK/push.lua" <<LUA
+local n, counter = $SHIPMENTS, 0
+request = function()
+  counter = counter + 1
+  local i = math.random(0, n - 1)
+  local minute = counter % 60
+  local hour = (counter // 60) % 24
+  local day = 1 + (counter // 1440) % 28
+  local body = string.format('{"isDelivered":false,"deliveredDate":null,"events":[{"city":"Curitiba","state":"PR","description":"Em trânsito %d","date":"2026-01-%02d %02d:%02d"}]}', counter, day, hour, minute)
+  return wrk.format("PUT", string.format("/api/oms/pvt/orders/o-%d/invoice/nf-%d/tracking", i, i),
+    { ["Authorization"] = "Bearer $KEY", ["Content-Type"] = "application/json" }, body)
+end
+LUA
+echo "machine: $(nproc) cores, $(uname -m); $SHIPMENTS shipments, $CONNECTIONS connections, ${SECONDS_}s"
+wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+awk '/Requests\/sec/ {print "pushes/s: " $2} / 99%/ {print "p99: " $2}' "$WORK/wrk.txt"
