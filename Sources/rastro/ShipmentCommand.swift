@@ -77,11 +77,7 @@ struct ShipmentCommand: AsyncParsableCommand {
         @OptionGroup var dataOption: DataOption
 
         func run() async throws {
-            let store = try dataOption.openStore()
-            guard let merchant = try store.merchant(named: dataOption.merchant) else { throw ValidationError("no merchant \(dataOption.merchant)") }
-            let number = code.trimmingCharacters(in: .whitespaces).uppercased()
-            let shipments = try store.shipments(trackingNumber: number, merchantId: merchant.id!)
-            guard !shipments.isEmpty else { throw ValidationError("no shipment with tracking number \(number)") }
+            let (store, merchant, number, shipments) = try dataOption.shipments(numbered: code)
             var documents: [[String: Any]] = []
             for shipment in shipments {
                 let events = try store.events(shipmentId: shipment.id!)
@@ -136,11 +132,7 @@ extension ShipmentCommand {
         @OptionGroup var dataOption: DataOption
 
         func run() async throws {
-            let store = try dataOption.openStore()
-            guard let merchant = try store.merchant(named: dataOption.merchant) else { throw ValidationError("no merchant \(dataOption.merchant)") }
-            let number = code.trimmingCharacters(in: .whitespaces).uppercased()
-            let shipments = try store.shipments(trackingNumber: number, merchantId: merchant.id!)
-            guard !shipments.isEmpty else { throw ValidationError("no shipment with tracking number \(number)") }
+            let (store, merchant, number, shipments) = try dataOption.shipments(numbered: code)
             for shipment in shipments {
                 do {
                     switch try store.requestPoll(shipmentId: shipment.id!, merchantId: merchant.id!, policy: .platformDefault, now: .now) {
@@ -152,6 +144,18 @@ extension ShipmentCommand {
                 }
             }
         }
+    }
+}
+
+extension DataOption {
+    /// The merchant's shipments with a tracking number, or a clear error.
+    func shipments(numbered code: String) throws -> (Store, Merchant, String, [Shipment]) {
+        let store = try openStore()
+        guard let merchant = try store.merchant(named: merchant) else { throw ValidationError("no merchant \(self.merchant)") }
+        let number = code.trimmingCharacters(in: .whitespaces).uppercased()
+        let shipments = try store.shipments(trackingNumber: number, merchantId: merchant.id!)
+        guard !shipments.isEmpty else { throw ValidationError("no shipment with tracking number \(number)") }
+        return (store, merchant, number, shipments)
     }
 }
 
