@@ -25,7 +25,7 @@ return {
   parse = function(response, codes, ctx) return failure.temporary("bench") end,
 }
 LUA
-RASTRO_LOG_LEVEL=warning $BIN serve --port 0 --data "$WORK/data" --carriers "$WORK/carriers" --rules rules > "$WORK/serve.log" 2>&1 &
+RASTRO_LOG_LEVEL=notice $BIN serve --port 0 --data "$WORK/data" --carriers "$WORK/carriers" --rules rules > "$WORK/serve.log" 2>&1 &
 SERVE=$!
 for _ in $(seq 100); do grep -q "url=http" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
 PORT=$(sed -n 's/.*url=http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/serve.log" | head -1)
@@ -46,8 +46,8 @@ request = function()
   counter = counter + 1
   local i = math.random(0, n - 1)
   local minute = counter % 60
-  local hour = (counter // 60) % 24
-  local day = 1 + (counter // 1440) % 28
+  local hour = math.floor(counter / 60) % 24
+  local day = 1 + math.floor(counter / 1440) % 28
   local body = string.format('{"isDelivered":false,"deliveredDate":null,"events":[{"city":"Curitiba","state":"PR","description":"Em trânsito %d","date":"2026-01-%02d %02d:%02d"}]}', counter, day, hour, minute)
   return wrk.format("PUT", string.format("/api/oms/pvt/orders/o-%d/invoice/nf-%d/tracking", i, i),
     { ["Authorization"] = "Bearer $KEY", ["Content-Type"] = "application/json" }, body)
@@ -55,4 +55,6 @@ end
 LUA
 echo "machine: $(nproc) cores, $(uname -m); $SHIPMENTS shipments, $CONNECTIONS connections, ${SECONDS_}s"
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+if grep -q "Non-2xx" "$WORK/wrk.txt"; then echo "some pushes failed: see above" >&2; exit 1; fi
 awk '/Requests\/sec/ {print "pushes/s: " $2} / 99%/ {print "p99: " $2}' "$WORK/wrk.txt"
+echo "outbox rows written: $($BIN outbox list --data "$WORK/data" --merchant bench --limit 500 | wc -l) (last 500 shown at most)"

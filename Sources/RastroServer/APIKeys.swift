@@ -22,8 +22,8 @@ public enum APIKeys {
     }
 
     /// The key's record, if the key is real and not revoked.
-    static func verify(_ key: String, store: Store) throws -> APIKey? {
-        guard let prefix = prefix(of: key), let record = try store.apiKey(prefix: prefix), record.revokedAt == nil else { return nil }
+    static func verify(_ key: String, store: Store) async throws -> APIKey? {
+        guard let prefix = prefix(of: key), let record = try await store.apiKey(prefix: prefix), record.revokedAt == nil else { return nil }
         let given = hash(key)
         guard given.count == record.hash.count else { return nil }
         var difference: UInt8 = 0

@@ -32,7 +32,7 @@ extension APIServer {
             let invoice = context.parameters.get("invoiceNumber") ?? ""
             return try await idempotent(request, context, body: bytes) {
                 let body = try JSONBody(bytes)
-                guard let shipment = try store.shipment(orderId: orderId, invoiceNumber: invoice, merchantId: merchantId) else {
+                guard let shipment = try await store.shipment(orderId: orderId, invoiceNumber: invoice, merchantId: merchantId) else {
                     throw APIError.notFound("order \(orderId) invoice \(invoice)")
                 }
                 var events: [TrackingEvent] = []
@@ -61,7 +61,7 @@ extension APIServer {
                 }
                 guard !events.isEmpty else { throw APIError.invalid("events", "events is empty and isDelivered is not true: nothing to record") }
                 let newestFirst = events.sorted { $0.occurredAt > $1.occurredAt }
-                let (_, change) = try store.recordEvents(newestFirst, shipmentId: shipment.id!, merchantId: merchantId, source: .push,
+                let (_, change) = try await store.recordEvents(newestFirst, shipmentId: shipment.id!, merchantId: merchantId, source: .push,
                                                          now: now(), notify: rules?.notifier)
                 if change != nil { wake() }
                 return (.ok, ["date": now().iso8601, "orderId": orderId, "receipt": Self.receipt()])

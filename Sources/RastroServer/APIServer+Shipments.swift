@@ -71,7 +71,7 @@ extension APIServer {
                     at = t
                 }
                 let event = TrackingEvent(occurredAt: at, status: .delivered, code: "MANUAL", description: "Delivery confirmed by \(by)")
-                let (updated, change) = try store.recordEvents([event], shipmentId: s.id!, merchantId: merchantId, source: .manual, now: now(),
+                let (updated, change) = try await store.recordEvents([event], shipmentId: s.id!, merchantId: merchantId, source: .manual, now: now(),
                                                                notify: rules?.notifier)
                 if change != nil { wake() }
                 let timeline = ShipmentStatus.effectiveTimeline(try store.events(shipmentId: s.id!).map(\.event))

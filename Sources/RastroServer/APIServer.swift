@@ -127,7 +127,7 @@ extension APIServer {
         var material = Array("\(request.method.rawValue) \(request.uri.path)\n".utf8)
         material.append(contentsOf: body)
         let requestHash = SHA256.hash(data: material).map { String(format: "%02x", $0) }.joined()
-        if let stored = try store.idempotentResponse(merchantId: merchantId, key: key) {
+        if let stored = try await store.idempotentResponse(merchantId: merchantId, key: key) {
             guard stored.requestHash == requestHash else { throw APIError.idempotencyMismatch() }
             var response = Response(status: .init(code: stored.status), headers: [.contentType: "application/json"],
                                     body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
@@ -136,7 +136,7 @@ extension APIServer {
         }
         let (status, object) = try await write()
         let bytes = ShipmentJSON.data(object)
-        try store.storeIdempotentResponse(merchantId: merchantId, key: key,
+        try await store.storeIdempotentResponse(merchantId: merchantId, key: key,
                                           response: .init(requestHash: requestHash, status: Int(status.code), body: bytes), now: now())
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -167,7 +167,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized("missing API key: send Authorization: Bearer <key>")
         }
-        guard let key = try APIKeys.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), store: store) else {
+        guard let key = try await APIKeys.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), store: store) else {
             throw APIError.unauthorized("unknown or revoked API key")
         }
         var context = context

@@ -7,14 +7,14 @@ extension Store {
     /// the same status machine, rules and outbox as a poll, in one transaction.
     /// The same push again stores nothing and notifies nobody.
     public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
-                             now: Timestamp, notify: ChangeNotifier? = nil) throws -> (shipment: Shipment, change: ShipmentChange?) {
-        try write { db in
+                             now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?) {
+        try await groupWrite { db in
             guard var shipment = try Shipment.filter(Column("id") == shipmentId && Column("merchant_id") == merchantId).fetchOne(db) else {
                 throw StoreError.notFound("shipment \(shipmentId)")
             }
             let before = shipment.status
             let added = try Self.insertEvents(events, shipmentId: shipmentId, carrier: shipment.carrier, source: source, pollId: nil, now: now, db: db)
-            let timeline = try applyStatus(&shipment, db: db)
+            let timeline = try self.applyStatus(&shipment, db: db)
             if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
             if shipment.status != before { shipment.statusChangedAt = now }
             try shipment.update(db)
@@ -30,8 +30,8 @@ extension Store {
     }
 
     /// The shipment a platform push names: the merchant's order and invoice.
-    public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) throws -> Shipment? {
-        try read { db in
+    public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) async throws -> Shipment? {
+        try await asyncRead { db in
             try Shipment.filter(Column("merchant_id") == merchantId && Column("order_id") == orderId && Column("invoice_number") == invoiceNumber)
                 .order(Column("id").desc).fetchOne(db)
         }
@@ -47,8 +47,8 @@ extension Store {
         }
     }
 
-    public func apiKey(prefix: String) throws -> APIKey? {
-        try read { db in try APIKey.filter(Column("prefix") == prefix).fetchOne(db) }
+    public func apiKey(prefix: String) async throws -> APIKey? {
+        try await asyncRead { db in try APIKey.filter(Column("prefix") == prefix).fetchOne(db) }
     }
 
     public func revokeAPIKey(prefix: String, now: Timestamp) throws -> Bool {
@@ -71,16 +71,16 @@ extension Store {
         }
     }
 
-    public func idempotentResponse(merchantId: Int64, key: String) throws -> StoredResponse? {
-        try read { db in
+    public func idempotentResponse(merchantId: Int64, key: String) async throws -> StoredResponse? {
+        try await asyncRead { db in
             try Row.fetchOne(db, sql: "SELECT request_hash, status, body FROM idempotency WHERE merchant_id = ? AND key = ?", arguments: [merchantId, key])
                 .map { StoredResponse(requestHash: $0["request_hash"], status: $0["status"], body: [UInt8]($0["body"] as Data)) }
         }
     }
 
     /// Keeps the first answer; a concurrent duplicate loses the race and gets the stored one next time.
-    public func storeIdempotentResponse(merchantId: Int64, key: String, response: StoredResponse, now: Timestamp) throws {
-        try write { db in
+    public func storeIdempotentResponse(merchantId: Int64, key: String, response: StoredResponse, now: Timestamp) async throws {
+        try await groupWrite { db in
             try db.execute(sql: "INSERT INTO idempotency (merchant_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                            arguments: [merchantId, key, response.requestHash, response.status, Data(response.body), now])
         }

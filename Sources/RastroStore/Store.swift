@@ -11,6 +11,7 @@ import RastroCore
 public final class Store: Sendable {
     let pool: DatabasePool
     public let path: String
+    let group: GroupCommit
 
     /// How long a writer waits for a lock before SQLITE_BUSY reaches the caller.
     public static let busyTimeout: TimeInterval = 10
@@ -33,6 +34,17 @@ public final class Store: Sendable {
         } catch {
             throw StoreError.open(path: path, error)
         }
+        group = GroupCommit(pool: pool)
+    }
+
+    /// A write that may share its transaction with concurrent ones (see `GroupCommit`).
+    func groupWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await group.write(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+    }
+
+    /// A read that does not block the calling thread.
+    func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
     }
 
     /// Opens `<directory>/rastro.sqlite`, creating the folder when needed.

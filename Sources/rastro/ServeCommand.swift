@@ -129,7 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
                             rules: engine, now: now, logger: logger, wake: { scheduler.wake(); deliverer.wake() })
         let app = api.application { port in
             boundPort.withLock { $0 = port }
-            logger.info("listening", metadata: ["url": "http://\(host):\(port)", "data": "\(store.path)"])
+            logger.notice("listening", metadata: ["url": "http://\(host):\(port)", "data": "\(store.path)"])
             scheduler.wake()
         }
         let group = ServiceGroup(configuration: .init(

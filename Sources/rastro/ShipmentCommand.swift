@@ -77,7 +77,7 @@ struct ShipmentCommand: AsyncParsableCommand {
         @OptionGroup var dataOption: DataOption
 
         func run() async throws {
-            let (store, merchant, number, shipments) = try dataOption.shipments(numbered: code)
+            let (store, _, _, shipments) = try dataOption.shipments(numbered: code)
             var documents: [[String: Any]] = []
             for shipment in shipments {
                 let events = try store.events(shipmentId: shipment.id!)

@@ -202,3 +202,30 @@ struct StoreTests {
         #expect(try db.store.shipments(merchantId: merchantId, limit: 500).count == 500)
     }
 }
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    @Test func concurrentPushesCommitTogetherAndAFailingOneFailsAlone() async throws {
+        let db = try TemporaryStore()
+        let m = try db.store.ensureMerchant(name: "m", now: t0)
+        let merchantId = m.id!
+        let ids = try (0..<40).map { try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N\($0)"), merchantId: merchantId, now: t0).id! }
+        let store = db.store
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for (i, id) in ids.enumerated() {
+                group.addTask {
+                    // Every tenth names a shipment that does not exist: it must fail without taking the others down.
+                    let target = i % 10 == 9 ? 999_999 : id
+                    let e = event(Int64(i), .inTransit, "RO\(i)")
+                    return (try? await store.recordEvents([e], shipmentId: target, merchantId: merchantId, source: .push, now: t0)) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 36)
+        var stored = 0
+        for id in ids { stored += try store.events(shipmentId: id).count }
+        #expect(stored == 36)
+        #expect(try store.shipments(merchantId: merchantId, filter: .init(status: .inTransit), limit: 100).count == 36)
+    }
+}

@@ -1,0 +1,86 @@
+import GRDB
+import Synchronization
+
+/// Group commit: concurrent writers share one transaction (and one fsync).
+///
+/// With `synchronous=FULL` every commit waits for the disk; a push per
+/// transaction is bounded by fsyncs per second. Writes submitted while a
+/// transaction is being written wait for the next one, which takes them all.
+/// Each write runs in its own savepoint, so one that throws is rolled back
+/// alone and gets its error; the others commit. Callers resume only after the
+/// commit, so an acknowledged write is on disk.
+final class GroupCommit: Sendable {
+    private struct Job: @unchecked Sendable {
+        // The closure and continuation are used once, by the one drain that takes the job.
+        let work: (Database) throws -> any Sendable
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+    /// Bounded so one transaction never holds the writer for long.
+    let maxBatch = 256
+
+    init(pool: DatabasePool) { self.pool = pool }
+
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let start = state.withLock { s -> Bool in
+                s.pending.append(Job(work: { try work($0) }, continuation: continuation))
+                if s.draining { return false }
+                s.draining = true
+                return true
+            }
+            if start { Task.detached { await self.drain() } }
+        }
+        return value as! T  // the job for this caller produced a T
+    }
+
+    private func drain() async {
+        while true {
+            let jobs = state.withLock { s -> [Job] in
+                let batch = Array(s.pending.prefix(maxBatch))
+                s.pending.removeFirst(batch.count)
+                if batch.isEmpty { s.draining = false }
+                return batch
+            }
+            if jobs.isEmpty { return }
+            let box = JobBox(jobs)
+            do {
+                let results = try await pool.write { db -> [ResultBox] in
+                    box.jobs.map { job in
+                        do {
+                            var value: (any Sendable)?
+                            try db.inSavepoint {
+                                value = try job.work(db)
+                                return .commit
+                            }
+                            return ResultBox(.success(value!))
+                        } catch {
+                            return ResultBox(.failure(error))
+                        }
+                    }
+                }
+                for (job, result) in zip(jobs, results) { job.continuation.resume(with: result.result) }
+            } catch {
+                // The transaction itself failed (disk full, say): nothing of it was written.
+                for job in jobs { job.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private final class JobBox: @unchecked Sendable {
+        let jobs: [Job]
+        init(_ jobs: [Job]) { self.jobs = jobs }
+    }
+
+    private struct ResultBox: @unchecked Sendable {
+        let result: Result<any Sendable, any Error>
+        init(_ result: Result<any Sendable, any Error>) { self.result = result }
+    }
+}
