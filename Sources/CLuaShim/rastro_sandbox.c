@@ -297,13 +297,12 @@ void rastro_sandbox_open(lua_State *L, rastro_vm *vm) {
     rastro_codecs_install(L, vm);
     rastro_time_install(L, vm);
 
-    /* Raw modules for the prelude only; seal removes them from the host globals. */
+    /* Raw helpers for the prelude only; seal removes them from the host globals:
+     * lua-cjson, and xml_tree (rastro_xml.c), which xml.parse wraps. */
     extern int luaopen_cjson_safe(lua_State *L);
-    extern int luaopen_lxp(lua_State *L);
     luaopen_cjson_safe(L);
     lua_setglobal(L, "cjson");
-    luaopen_lxp(L);
-    lua_setglobal(L, "lxp");
+    rastro_xml_install(L);
 
     /* The host's globals lose what no code in this state should ever call. */
     static const char *const host_drop[] = {"dofile", "loadfile", "collectgarbage", "require", NULL};

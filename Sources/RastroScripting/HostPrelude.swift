@@ -1,13 +1,13 @@
 /// The trusted Lua that builds the script-facing helpers over the raw modules.
 ///
 /// It runs once per state, before sealing, with the host's own globals plus
-/// `cjson` (lua-cjson's safe variant) and `lxp` (lua-expat). It returns the
-/// namespaces to publish; scripts reach them only as read-only proxies, and
-/// never see `cjson` or `lxp` themselves. Documented for script authors in
-/// docs/host-api.md.
+/// `cjson` (lua-cjson's safe variant) and `xml_tree` (the C tree builder over
+/// libexpat, Sources/CLuaShim/rastro_xml.c). It returns the namespaces to
+/// publish; scripts reach them only as read-only proxies, and never see `cjson`
+/// or `xml_tree` themselves. Documented for script authors in docs/host-api.md.
 public enum HostPrelude {
     public static let source = #"""
-local cjson, lxp, host_url, host_carriers, sandbox_load = cjson, lxp, host.url, host.carriers, sandbox_load
+local cjson, xml_tree, host_url, host_carriers, sandbox_load = cjson, xml_tree, host.url, host.carriers, sandbox_load
 local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
 local concat, insert, sort = table.concat, table.insert, table.sort
 local find, sub, gsub = string.find, string.sub, string.gsub
@@ -39,15 +39,8 @@ local json = {
 -- xml --------------------------------------------------------------------
 -- Nodes: { name = local name, ns = namespace URI or nil, attr = {..},
 --          value = the node's own text, untrimmed, [1..n] = child nodes }
-local SEP = "\1"
 local node_methods = {}
 local node_meta = { __index = node_methods }
-
-local function split_name(qname)
-  local at = find(qname, SEP, 1, true)
-  if at then return sub(qname, at + 1), sub(qname, 1, at - 1) end
-  return qname, nil
-end
 
 local function matches(node, name)
   if name == "*" then return true end
@@ -109,45 +102,15 @@ end
 local xml = {}
 
 -- xml.parse(text) -> root node | nil, message
+-- xml_tree builds every node in C with node_meta as its metatable; it returns
+-- nil, message[, line, column] for what it refuses, and raises only for the
+-- call's limits (memory cap, deadline).
 function xml.parse(text)
   if type(text) ~= "string" then return nil, "xml.parse: expected a string, got " .. type(text) end
-  local stack, root = {}, nil
-  local texts = {}
-  local depth = 0
-  local parser = lxp.new({
-    StartElement = function(_, qname, attrs)
-      local name, ns = split_name(qname)
-      local attr = {}
-      for k, v in pairs(attrs) do
-        if type(k) == "string" then attr[(split_name(k))] = v end
-      end
-      local node = setmetatable({ name = name, ns = ns, attr = attr, value = "" }, node_meta)
-      if depth > 0 then
-        local parent = stack[depth]
-        parent[#parent + 1] = node
-      else
-        root = node
-      end
-      depth = depth + 1
-      stack[depth] = node
-      texts[depth] = {}
-    end,
-    EndElement = function()
-      stack[depth].value = concat(texts[depth])
-      stack[depth], texts[depth] = nil, nil
-      depth = depth - 1
-    end,
-    CharacterData = function(_, data)
-      if depth > 0 then local t = texts[depth]; t[#t + 1] = data end
-    end,
-  }, SEP)
-  local ok, msg, line, col = parser:parse(text)
-  if ok then ok, msg, line, col = parser:parse() end
-  pcall(parser.close, parser) -- close raises when the document was left unfinished
-  if not ok then
+  local root, msg, line, col = xml_tree(text, node_meta)
+  if not root then
     return nil, "xml: " .. tostring(msg) .. (line and (" at line " .. line .. ", column " .. tostring(col)) or "")
   end
-  if not root then return nil, "xml: no root element" end
   return root
 end
 
