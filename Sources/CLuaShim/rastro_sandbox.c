@@ -298,7 +298,7 @@ void rastro_sandbox_open(lua_State *L, rastro_vm *vm) {
     rastro_time_install(L, vm);
 
     /* Raw helpers for the prelude only; seal removes them from the host globals:
-     * lua-cjson, and xml_tree (rastro_xml.c), which xml.parse wraps. */
+     * lua-cjson, and xml_tree/xml_trim (rastro_xml.c) under xml.parse and node:text. */
     extern int luaopen_cjson_safe(lua_State *L);
     luaopen_cjson_safe(L);
     lua_setglobal(L, "cjson");

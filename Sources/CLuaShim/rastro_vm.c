@@ -313,6 +313,7 @@ static int seal_entry(lua_State *L) {
     /* The raw modules stay reachable only through the prelude's closures. */
     lua_pushnil(L); lua_setglobal(L, "cjson");
     lua_pushnil(L); lua_setglobal(L, "xml_tree");
+    lua_pushnil(L); lua_setglobal(L, "xml_trim");
     lua_pushnil(L); lua_setglobal(L, "host");
     lua_pushnil(L); lua_setglobal(L, "sandbox_load");
     return 0;

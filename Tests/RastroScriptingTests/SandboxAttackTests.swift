@@ -340,11 +340,11 @@ struct SandboxAttackTests {
                           kind: .timeout, limits: LuaLimits(maxInstructions: .max, timeout: .milliseconds(20)))
     }
 
-    @Test("the raw xml tree builder is not reachable from scripts")
-    func xmlTreeBuilderUnreachable() throws {
+    @Test("the raw xml helpers are not reachable from scripts", arguments: ["xml_tree", "xml_trim"])
+    func xmlHelpersUnreachable(name: String) throws {
         let vm = try vm()
-        let values = try vm.eval("return pcall(function() return xml_tree end)")
+        let values = try vm.eval("return pcall(function() return \(name) end)")
         #expect(values[0] == .bool(false))
-        #expect(values[1].stringValue?.contains("unknown global 'xml_tree'") == true)
+        #expect(values[1].stringValue?.contains("unknown global '\(name)'") == true)
     }
 }
