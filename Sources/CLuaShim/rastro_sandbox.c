@@ -26,7 +26,7 @@ typedef struct policy_entry {
 static const policy_entry BASE_POLICY[] = {
     {"assert", ALLOW, "pure"},
     {"error", ALLOW, "raises inside the script's own protected call"},
-    {"getmetatable", ALLOW, "string and library metatables carry __metatable, hiding the real tables"},
+    {"getmetatable", ALLOW, "string, library and xml node metatables carry __metatable, hiding the real tables"},
     {"ipairs", ALLOW, "pure"},
     {"next", ALLOW, "pure"},
     {"pairs", ALLOW, "pure; proxies answer through __pairs"},

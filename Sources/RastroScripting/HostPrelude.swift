@@ -41,7 +41,9 @@ local json = {
 -- Nodes: { name = local name, ns = namespace URI or nil, attr = {..},
 --          value = the node's own text, untrimmed, [1..n] = child nodes }
 local node_methods = {}
-local node_meta = { __index = node_methods }
+-- __metatable: every script's nodes share this table, so a script must not
+-- reach it (getmetatable) or swap it (setmetatable) to change node methods.
+local node_meta = { __index = node_methods, __metatable = false }
 
 -- What a name given to child/children/descendants picks: "*" any node,
 -- "{uri}name" that namespace and local name, otherwise that local name.

@@ -340,6 +340,31 @@ struct SandboxAttackTests {
                           kind: .timeout, limits: LuaLimits(maxInstructions: .max, timeout: .milliseconds(20)))
     }
 
+    @Test("xml node methods cannot be changed through a node's metatable")
+    func xmlNodeMethodsAreProtected() throws {
+        // Every node of every script shares one metatable: writable, it would
+        // let one script change what node:text() returns for all the others.
+        let vm = try vm()
+        let (a, _) = try vm.load("""
+            return { run = function()
+              local doc = xml.parse("<a><b>x</b></a>")
+              local evil = function() return "pwned" end
+              pcall(function() getmetatable(doc).__index.text = evil end)
+              pcall(function() getmetatable(doc).__index = { text = evil } end)
+              pcall(setmetatable, doc, { __index = { text = evil } })
+              return doc:text("b")
+            end }
+            """, chunkName: "a.lua")
+        let (b, _) = try vm.load("""
+            return { check = function()
+              local doc = xml.parse("<a><b>x</b></a>")
+              return doc:text("b"), getmetatable(doc)
+            end }
+            """, chunkName: "b.lua")
+        #expect(try vm.call(a!, "run", []) == [.string("x")])
+        #expect(try vm.call(b!, "check", []) == [.string("x"), .bool(false)])
+    }
+
     @Test("the raw xml helpers are not reachable from scripts", arguments: ["xml_tree", "xml_trim"])
     func xmlHelpersUnreachable(name: String) throws {
         let vm = try vm()
