@@ -31,7 +31,7 @@ let package = Package(
             name: "CLuaShim",
             dependencies: ["CLua"],
             cSettings: [.unsafeFlags(["-I/usr/include/lua5.4", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
-            linkerSettings: [.linkedLibrary("lua5.4-cjson"), .linkedLibrary("lua5.4-expat"), .linkedLibrary("lua5.4")]
+            linkerSettings: [.linkedLibrary("lua5.4-cjson"), .linkedLibrary("expat"), .linkedLibrary("lua5.4")]
         ),
         .target(name: "RastroCore"),
         .target(

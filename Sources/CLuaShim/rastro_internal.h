@@ -44,6 +44,13 @@ uint64_t rastro_now_ns(void);
 /* Raises (and stays tripped) when the current call is past its deadline. For C
  * loops that run without executing Lua instructions. */
 void rastro_check_deadline(lua_State *L);
+/* The same check without raising, for C code that must not raise where it is
+ * (inside expat's callbacks): non-zero when the call is past its deadline (and
+ * then tripped, so rastro_check_deadline raises once that code has returned). */
+int rastro_deadline_passed(lua_State *L);
+/* Raises the state's own memory error (LUA_ERRMEM, reported as the memory
+ * limit), for C code whose allocation through the state's allocator failed. */
+void rastro_raise_memory_error(lua_State *L);
 
 /* wire encoding (raise on error: call only inside a protected call) */
 void rastro_wire_put_value(lua_State *L, rastro_buf *b, int idx, int depth);
@@ -62,4 +69,5 @@ void rastro_sandbox_publish(lua_State *L, rastro_vm *vm, const char *ns, int val
 void rastro_patterns_install(lua_State *L, int string_table_idx);
 void rastro_codecs_install(lua_State *L, rastro_vm *vm);
 void rastro_time_install(lua_State *L, rastro_vm *vm);
+void rastro_xml_install(lua_State *L);
 #endif

@@ -26,7 +26,7 @@ typedef struct policy_entry {
 static const policy_entry BASE_POLICY[] = {
     {"assert", ALLOW, "pure"},
     {"error", ALLOW, "raises inside the script's own protected call"},
-    {"getmetatable", ALLOW, "string and library metatables carry __metatable, hiding the real tables"},
+    {"getmetatable", ALLOW, "string, library and xml node metatables carry __metatable, hiding the real tables"},
     {"ipairs", ALLOW, "pure"},
     {"next", ALLOW, "pure"},
     {"pairs", ALLOW, "pure; proxies answer through __pairs"},
@@ -297,13 +297,12 @@ void rastro_sandbox_open(lua_State *L, rastro_vm *vm) {
     rastro_codecs_install(L, vm);
     rastro_time_install(L, vm);
 
-    /* Raw modules for the prelude only; seal removes them from the host globals. */
+    /* Raw helpers for the prelude only; seal removes them from the host globals:
+     * lua-cjson, and xml_tree/xml_trim (rastro_xml.c) under xml.parse and node:text. */
     extern int luaopen_cjson_safe(lua_State *L);
-    extern int luaopen_lxp(lua_State *L);
     luaopen_cjson_safe(L);
     lua_setglobal(L, "cjson");
-    luaopen_lxp(L);
-    lua_setglobal(L, "lxp");
+    rastro_xml_install(L);
 
     /* The host's globals lose what no code in this state should ever call. */
     static const char *const host_drop[] = {"dofile", "loadfile", "collectgarbage", "require", NULL};

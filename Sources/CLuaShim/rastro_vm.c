@@ -80,6 +80,22 @@ void rastro_check_deadline(lua_State *L) {
     }
 }
 
+int rastro_deadline_passed(lua_State *L) {
+    rastro_vm *vm = rastro_vm_of(L);
+    if (!vm->in_call) return 0;
+    if (!vm->tripped && rastro_now_ns() > vm->deadline_ns) vm->tripped = TRIP_TIMEOUT;
+    return vm->tripped != TRIP_NONE;
+}
+
+void rastro_raise_memory_error(lua_State *L) {
+    /* The C API has no way to raise LUA_ERRMEM, so ask Lua for a block the cap
+     * can never grant: Lua collects, retries and raises its own memory error,
+     * exactly as when one of its allocations is refused. */
+    rastro_vm *vm = rastro_vm_of(L);
+    if (vm->limit < (size_t)LUA_MAXINTEGER / 2) lua_newuserdatauv(L, vm->limit + 1, 0);
+    luaL_error(L, "not enough memory"); /* only with no usable cap */
+}
+
 static void begin_call(rastro_vm *vm, rastro_limits limits) {
     vm->instructions = 0;
     vm->max_instructions = limits.max_instructions ? limits.max_instructions : UINT64_MAX;
@@ -296,7 +312,8 @@ static int seal_entry(lua_State *L) {
     }
     /* The raw modules stay reachable only through the prelude's closures. */
     lua_pushnil(L); lua_setglobal(L, "cjson");
-    lua_pushnil(L); lua_setglobal(L, "lxp");
+    lua_pushnil(L); lua_setglobal(L, "xml_tree");
+    lua_pushnil(L); lua_setglobal(L, "xml_trim");
     lua_pushnil(L); lua_setglobal(L, "host");
     lua_pushnil(L); lua_setglobal(L, "sandbox_load");
     return 0;

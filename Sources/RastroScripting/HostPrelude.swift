@@ -1,13 +1,14 @@
 /// The trusted Lua that builds the script-facing helpers over the raw modules.
 ///
 /// It runs once per state, before sealing, with the host's own globals plus
-/// `cjson` (lua-cjson's safe variant) and `lxp` (lua-expat). It returns the
-/// namespaces to publish; scripts reach them only as read-only proxies, and
-/// never see `cjson` or `lxp` themselves. Documented for script authors in
+/// `cjson` (lua-cjson's safe variant), `xml_tree` (the C tree builder over
+/// libexpat) and `xml_trim` (both in Sources/CLuaShim/rastro_xml.c). It returns
+/// the namespaces to publish; scripts reach them only as read-only proxies, and
+/// never see the raw helpers themselves. Documented for script authors in
 /// docs/host-api.md.
 public enum HostPrelude {
     public static let source = #"""
-local cjson, lxp, host_url, host_carriers, sandbox_load = cjson, lxp, host.url, host.carriers, sandbox_load
+local cjson, xml_tree, xml_trim, host_url, host_carriers, sandbox_load = cjson, xml_tree, xml_trim, host.url, host.carriers, sandbox_load
 local type, pairs, ipairs, tostring, setmetatable, error = type, pairs, ipairs, tostring, setmetatable, error
 local concat, insert, sort = table.concat, table.insert, table.sort
 local find, sub, gsub = string.find, string.sub, string.gsub
@@ -39,38 +40,63 @@ local json = {
 -- xml --------------------------------------------------------------------
 -- Nodes: { name = local name, ns = namespace URI or nil, attr = {..},
 --          value = the node's own text, untrimmed, [1..n] = child nodes }
-local SEP = "\1"
 local node_methods = {}
-local node_meta = { __index = node_methods }
+-- __metatable: every script's nodes share this table, so a script must not
+-- reach it (getmetatable) or swap it (setmetatable) to change node methods.
+local node_meta = { __index = node_methods, __metatable = false }
 
-local function split_name(qname)
-  local at = find(qname, SEP, 1, true)
-  if at then return sub(qname, at + 1), sub(qname, 1, at - 1) end
-  return qname, nil
-end
-
-local function matches(node, name)
-  if name == "*" then return true end
+-- What a name given to child/children/descendants picks: "*" any node,
+-- "{uri}name" that namespace and local name, otherwise that local name.
+-- Worked out once per call, not once per node visited.
+local ANY, LOCAL, QUALIFIED, NOTHING = 0, 1, 2, 3
+local function selector(name)
+  if name == "*" then return ANY end
   if sub(name, 1, 1) == "{" then
     local close = find(name, "}", 2, true)
-    return close and node.ns == sub(name, 2, close - 1) and node.name == sub(name, close + 1)
+    if not close then return NOTHING end
+    return QUALIFIED, sub(name, close + 1), sub(name, 2, close - 1)
   end
-  return node.name == name
+  return LOCAL, name
+end
+
+local function selects(node, kind, lname, uri)
+  if kind == LOCAL then return node.name == lname end
+  if kind == ANY then return true end
+  if kind == QUALIFIED then return node.ns == uri and node.name == lname end
+  return false
 end
 
 -- node:child(name) -> first child with that local name ("*" for any, "{uri}name" to pin the namespace)
 function node_methods.child(node, name)
-  for i = 1, #node do
-    if matches(node[i], name) then return node[i] end
+  local n = #node
+  if n == 0 then return nil end
+  local kind, lname, uri = selector(name)
+  if kind == LOCAL then
+    for i = 1, n do
+      local c = node[i]
+      if c.name == lname then return c end
+    end
+    return nil
+  end
+  for i = 1, n do
+    local c = node[i]
+    if selects(c, kind, lname, uri) then return c end
   end
   return nil
 end
 
 -- node:children(name) -> list of the children with that name (all children if nil)
 function node_methods.children(node, name)
-  local out = {}
-  for i = 1, #node do
-    if name == nil or matches(node[i], name) then out[#out + 1] = node[i] end
+  local out, n = {}, #node
+  if n == 0 then return out end
+  if name == nil then
+    for i = 1, n do out[#out + 1] = node[i] end
+    return out
+  end
+  local kind, lname, uri = selector(name)
+  for i = 1, n do
+    local c = node[i]
+    if selects(c, kind, lname, uri) then out[#out + 1] = c end
   end
   return out
 end
@@ -90,64 +116,38 @@ function node_methods.text(node, name)
   local target = node
   if name then target = node:find(name) end
   if not target then return nil end
-  local t = gsub(target.value, "^%s+", "")
-  t = gsub(t, "%s+$", "")
-  return t
+  return xml_trim(target.value)
+end
+
+local function collect(node, kind, lname, uri, out)
+  for i = 1, #node do
+    local c = node[i]
+    if selects(c, kind, lname, uri) then out[#out + 1] = c end
+    collect(c, kind, lname, uri, out)
+  end
 end
 
 -- node:descendants(name) -> every node below with that local name, document order
 function node_methods.descendants(node, name, out)
   out = out or {}
-  for i = 1, #node do
-    local c = node[i]
-    if matches(c, name) then out[#out + 1] = c end
-    node_methods.descendants(c, name, out)
-  end
+  if #node == 0 then return out end
+  local kind, lname, uri = selector(name)
+  collect(node, kind, lname, uri, out)
   return out
 end
 
 local xml = {}
 
 -- xml.parse(text) -> root node | nil, message
+-- xml_tree builds every node in C with node_meta as its metatable; it returns
+-- nil, message[, line, column] for what it refuses, and raises only for the
+-- call's limits (memory cap, deadline).
 function xml.parse(text)
   if type(text) ~= "string" then return nil, "xml.parse: expected a string, got " .. type(text) end
-  local stack, root = {}, nil
-  local texts = {}
-  local depth = 0
-  local parser = lxp.new({
-    StartElement = function(_, qname, attrs)
-      local name, ns = split_name(qname)
-      local attr = {}
-      for k, v in pairs(attrs) do
-        if type(k) == "string" then attr[(split_name(k))] = v end
-      end
-      local node = setmetatable({ name = name, ns = ns, attr = attr, value = "" }, node_meta)
-      if depth > 0 then
-        local parent = stack[depth]
-        parent[#parent + 1] = node
-      else
-        root = node
-      end
-      depth = depth + 1
-      stack[depth] = node
-      texts[depth] = {}
-    end,
-    EndElement = function()
-      stack[depth].value = concat(texts[depth])
-      stack[depth], texts[depth] = nil, nil
-      depth = depth - 1
-    end,
-    CharacterData = function(_, data)
-      if depth > 0 then local t = texts[depth]; t[#t + 1] = data end
-    end,
-  }, SEP)
-  local ok, msg, line, col = parser:parse(text)
-  if ok then ok, msg, line, col = parser:parse() end
-  pcall(parser.close, parser) -- close raises when the document was left unfinished
-  if not ok then
+  local root, msg, line, col = xml_tree(text, node_meta)
+  if not root then
     return nil, "xml: " .. tostring(msg) .. (line and (" at line " .. line .. ", column " .. tostring(col)) or "")
   end
-  if not root then return nil, "xml: no root element" end
   return root
 end
 
