@@ -63,4 +63,28 @@ public struct EventRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Decoding by column name without Codable (read for every status derivation).
+    public init(row: Row) throws {
+        id = row["id"]
+        shipmentId = row["shipment_id"]
+        identity = row["identity"]
+        occurredAt = row["occurred_at"]
+        zone = row["zone"]
+        status = row["status"]
+        code = row["code"]
+        subcode = row["subcode"]
+        description = row["description"]
+        facility = row["facility"]
+        city = row["city"]
+        district = row["district"]
+        state = row["state"]
+        country = row["country"]
+        postalCode = row["postal_code"]
+        destination = row["destination"]
+        retractsPrevious = row["retracts_previous"]
+        source = row["source"]
+        pollId = row["poll_id"]
+        recordedAt = row["recorded_at"]
+    }
 }

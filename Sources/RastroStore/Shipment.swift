@@ -68,6 +68,35 @@ public struct Shipment: Codable, Sendable, Hashable, FetchableRecord, MutablePer
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Decoding by column name without Codable: shipments are read on every poll and push,
+    /// and GRDB's Codable path (keyed containers per row) showed up in profiles.
+    public init(row: Row) throws {
+        id = row["id"]
+        merchantId = row["merchant_id"]
+        carrier = row["carrier"]
+        trackingNumber = row["tracking_number"]
+        orderId = row["order_id"]
+        invoiceNumber = row["invoice_number"]
+        customerEmail = row["customer_email"]
+        customerName = row["customer_name"]
+        customerLocale = row["customer_locale"]
+        marketplaceEndpoint = row["marketplace_endpoint"]
+        dispatchedAt = row["dispatched_at"]
+        createdAt = row["created_at"]
+        status = row["status"]
+        statusChangedAt = row["status_changed_at"]
+        estimatedDelivery = row["estimated_delivery"]
+        deliveredAt = row["delivered_at"]
+        expiryReason = row["expiry_reason"]
+        cancelledAt = row["cancelled_at"]
+        nextPollAt = row["next_poll_at"]
+        leaseOwner = row["lease_owner"]
+        pollFailures = row["poll_failures"]
+        lastPolledAt = row["last_polled_at"]
+        lastOutcome = row["last_outcome"]
+        pollRequestedAt = row["poll_requested_at"]
+    }
 }
 
 /// What a caller gives to register a shipment.
