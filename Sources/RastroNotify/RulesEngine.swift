@@ -39,7 +39,7 @@ public final class RulesEngine: @unchecked Sendable {
 
     /// The notifier the store calls for each change.
     public var notifier: ChangeNotifier {
-        { [self] change in intents(for: change, now: change.shipment.lastPolledAt ?? change.shipment.statusChangedAt) }
+        { [self] change in intents(for: change, now: change.at) }
     }
 
     public func intents(for change: ShipmentChange, now: Timestamp) -> [OutboxIntent] {

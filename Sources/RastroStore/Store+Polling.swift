@@ -68,8 +68,12 @@ public struct ShipmentChange: Sendable, Hashable {
     public var newEvents: [TrackingEvent]
     /// The shipment's effective timeline after the change, oldest first.
     public var timeline: [TrackingEvent]
+    /// When the change was recorded (the `now` of the poll or push that made it).
+    public var at: Timestamp
 
-    public init(shipment: Shipment, merchant: Merchant, from: TrackingStatus, to: TrackingStatus, newEvents: [TrackingEvent], timeline: [TrackingEvent]) {
+    public init(shipment: Shipment, merchant: Merchant, from: TrackingStatus, to: TrackingStatus, newEvents: [TrackingEvent],
+                timeline: [TrackingEvent], at: Timestamp) {
+        self.at = at
         self.shipment = shipment
         self.merchant = merchant
         self.from = from
@@ -211,7 +215,7 @@ extension Store {
                 if shipment.status != before || !added.isEmpty {
                     let merchant = try merchants[shipment.merchantId] ?? Merchant.fetchOne(db, key: shipment.merchantId)!
                     merchants[shipment.merchantId] = merchant
-                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline)
+                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline, at: now)
                     changes.append(change)
                     if let notify {
                         notifications += try Self.insertOutbox(notify(change), changeKey: change.key(carrier: report.carrier),

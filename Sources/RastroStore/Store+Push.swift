@@ -20,7 +20,7 @@ extension Store {
             try shipment.update(db)
             guard shipment.status != before || !added.isEmpty else { return (shipment, nil) }
             let merchant = try Merchant.fetchOne(db, key: merchantId)!
-            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline)
+            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline, at: now)
             if let notify {
                 _ = try Self.insertOutbox(notify(change), changeKey: change.key(carrier: shipment.carrier), merchantId: merchantId,
                                           shipmentId: shipmentId, now: now, db: db)

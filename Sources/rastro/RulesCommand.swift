@@ -54,7 +54,7 @@ struct RulesCommand: AsyncParsableCommand {
                 let local = EventZone.local(event)
                 print("\(step + 1). \(local.date) \(local.time) \(event.code) \(event.description)  [\(before.rawValue) → \(shipment.status.rawValue)]")
                 let change = ShipmentChange(shipment: shipment, merchant: merchantRecord, from: before, to: shipment.status,
-                                            newEvents: [event], timeline: ShipmentStatus.effectiveTimeline(seen))
+                                            newEvents: [event], timeline: ShipmentStatus.effectiveTimeline(seen), at: event.occurredAt)
                 let intents = setup.engine.intents(for: change, now: event.occurredAt)
                 if intents.isEmpty { print("   (nothing sent)") }
                 for intent in intents { print(try Self.describe(intent, templates: setup.templates, html: html)) }
@@ -64,7 +64,7 @@ struct RulesCommand: AsyncParsableCommand {
                 expired.status = .expired
                 print("\(events.count + 1). window ends without a delivery  [\(shipment.status.rawValue) → expired]")
                 let change = ShipmentChange(shipment: expired, merchant: merchantRecord, from: shipment.status, to: .expired,
-                                            newEvents: [], timeline: ShipmentStatus.effectiveTimeline(seen))
+                                            newEvents: [], timeline: ShipmentStatus.effectiveTimeline(seen), at: events.last?.occurredAt ?? start)
                 for intent in setup.engine.intents(for: change, now: events.last?.occurredAt ?? start) {
                     print(try Self.describe(intent, templates: setup.templates, html: html))
                 }

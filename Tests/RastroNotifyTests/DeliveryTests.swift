@@ -243,7 +243,7 @@ struct DeliveryTests {
         let c = ShipmentChange(shipment: try h.store.shipment(id: id, merchantId: h.merchant.id!)!, merchant: h.merchant, from: .pending,
                                to: .outForDelivery, newEvents: [event(600, .outForDelivery, "OEC", "Objeto saiu para entrega ao destinatário"),
                                                                 event(0, .inTransit, "RO", "Objeto em transferência - por favor aguarde", city: "Curitiba")].reversed(),
-                               timeline: [])
+                               timeline: [], at: t0)
         let inserted = try h.store.pool.write { db in
             try Store.insertOutbox(h.rules.intents(for: c, now: t0), changeKey: c.key(carrier: "correios"), merchantId: h.merchant.id!,
                                    shipmentId: id, now: t0, db: db)

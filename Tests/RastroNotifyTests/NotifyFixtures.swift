@@ -24,11 +24,11 @@ func shipment(id: Int64 = 7, merchantId: Int64 = 1, email: String? = "ana@exampl
 let correios = NotificationPayload.Carrier(name: "Correios", trackingURL: "https://rastreamento.correios.com.br/app/index.php?objetos={code}")
 
 func change(from: TrackingStatus, to: TrackingStatus, merchant: String = "loja", locale: String? = "pt-BR",
-            email: String? = "ana@example.com") -> ShipmentChange {
+            email: String? = "ana@example.com", at: Timestamp = t0) -> ShipmentChange {
     let timeline = [event(0, .inTransit, "RO", "Objeto em transferência - por favor aguarde", city: "Curitiba"),
                     event(600, .outForDelivery, "OEC", "Objeto saiu para entrega ao destinatário")]
     return ShipmentChange(shipment: shipment(email: email, locale: locale, status: to), merchant: Merchant(id: 1, name: merchant, createdAt: t0),
-                          from: from, to: to, newEvents: [timeline[1]], timeline: timeline)
+                          from: from, to: to, newEvents: [timeline[1]], timeline: timeline, at: at)
 }
 
 /// A folder with the given rule files (name → source) and, optionally, the repository's templates.

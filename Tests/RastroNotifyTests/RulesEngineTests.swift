@@ -63,6 +63,9 @@ struct RulesEngineTests {
         let intents = rules.intents(for: change(from: .inTransit, to: .outForDelivery, merchant: "example_store"), now: lateEvening)
         let email = try #require(intents.first { $0.kind == .email })
         #expect(email.notBefore == Timestamp(iso8601: "2025-11-24T11:00:00Z"))  // 08:00 in São Paulo
+        // The store's notifier runs the rules at the time the change was recorded (a push at night, say).
+        let pushedAtNight = rules.notifier(change(from: .inTransit, to: .outForDelivery, merchant: "example_store", at: lateEvening))
+        #expect(pushedAtNight.first { $0.kind == .email }?.notBefore == Timestamp(iso8601: "2025-11-24T11:00:00Z"))
         let morning = Timestamp(iso8601: "2025-11-24T13:30:00Z")!       // 10:30 there
         #expect(rules.intents(for: change(from: .inTransit, to: .outForDelivery, merchant: "example_store"), now: morning)
             .first { $0.kind == .email }?.notBefore == nil)
