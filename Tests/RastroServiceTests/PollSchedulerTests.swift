@@ -91,7 +91,7 @@ struct PollSchedulerTests {
                                    baseURLs: ["slow": slow.baseURL, "fast": fast.baseURL])
         for i in 1...3 { try h.register("slow", "AC\(i)") }
         h.start()
-        try await Task.sleep(for: .milliseconds(300))  // the slow carrier's first request is out
+        #expect(await slow.waitForRequests(1))  // the slow carrier's first request is out
         try h.register("fast", "AC9")
         let started = ContinuousClock.now
         let (first, _) = try #require(await h.nextRecording())
@@ -119,7 +119,7 @@ struct PollSchedulerTests {
         let h = try ServiceHarness(carriers: ["acme": testCarrier(id: "acme")], baseURLs: ["acme": server.baseURL])
         let s = try h.register("acme", "AC5")
         h.start()
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await server.waitForRequests(1))  // the poll is in flight (the server holds it 1 s)
         await h.stop()  // returns only once the poll in flight has been recorded
         let shipment = try h.shipment(s.id!)
         #expect(shipment.status == .inTransit && shipment.leaseOwner == nil)

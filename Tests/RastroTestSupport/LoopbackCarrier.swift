@@ -50,6 +50,17 @@ public final class LoopbackCarrier {
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
+    /// Waits until the server has received `count` requests (it logs each on arrival,
+    /// before any delay), checking every 10 ms; false if `timeout` passes first.
+    public func waitForRequests(_ count: Int, timeout: Duration = .seconds(20)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if requests().count >= count { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return requests().count >= count
+    }
+
     /// Every request the server received, in order.
     public func requests() -> [[String: Any]] {
         guard let text = try? String(contentsOf: requestLog, encoding: .utf8) else { return [] }
