@@ -6,7 +6,7 @@ import PackageDescription
 // libcurl in RastroTransport, SQLite in RastroStore, the background services
 // (scheduler, poller, carrier registry) in RastroService, rules, templates
 // and the notification outbox in RastroNotify, the HTTP side in
-// RastroServer, and the `rastro`
+// RastroServer, configuration/logs/metrics wiring in RastroOperations, and the `rastro`
 // executable on top.
 let package = Package(
     name: "rastro",
@@ -16,12 +16,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -64,6 +66,7 @@ let package = Package(
             dependencies: [
                 "RastroNotify", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -73,15 +76,29 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // Running it: the configuration file, structured logs, metrics fed from the services.
+        .target(
+            name: "RastroOperations",
+            dependencies: [
+                "RastroService", "RastroNotify", "RastroStore", "RastroCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
             name: "rastro",
             dependencies: [
-                "RastroServer", "RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
+                "RastroOperations", "RastroServer", "RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroScripting", "RastroTransport", "RastroCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Loopback servers and helpers shared by the test targets.
@@ -92,6 +109,11 @@ let package = Package(
         .testTarget(name: "RastroStoreTests", dependencies: ["RastroStore", "RastroCore"]),
         .testTarget(name: "RastroNotifyTests", dependencies: ["RastroNotify", "RastroStore", "RastroTestSupport"]),
         .testTarget(name: "RastroServiceTests", dependencies: ["RastroService", "RastroNotify", "RastroStore", "RastroCarriers", "RastroTestSupport"]),
+        .testTarget(
+            name: "RastroOperationsTests",
+            dependencies: ["RastroOperations", "RastroService", "RastroNotify", "RastroStore", "RastroCore", "RastroTestSupport",
+                           .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "RastroEndToEndTests", dependencies: ["RastroTestSupport", "RastroTransport", "RastroServer", "RastroCore"]),
     ]
 )

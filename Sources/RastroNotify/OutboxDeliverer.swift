@@ -112,7 +112,7 @@ public final class OutboxDeliverer: Sendable {
             try store.recordDelivery(outboxId: row.id!, owner: owner, result: result,
                                      durationMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000, now: finished)
         } catch {
-            logger.error("could not record a delivery; it will be retried after its lease", metadata: ["outbox": "\(row.id!)", "error": "\(error)"])
+            logger.error("could not record a delivery; it will be retried after its lease", metadata: meta(row).merging(["error": "\(error)"]) { a, _ in a })
         }
         switch result {
         case .sent: logger.info("notification sent", metadata: meta(row))

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import RastroCarriers
 import RastroCore
 import RastroNotify
@@ -32,9 +33,13 @@ public struct APIServer: Sendable {
     let logger: Logger
     /// Called after a write that makes a poll due or notifications pending.
     let wake: @Sendable () -> Void
+    /// Served at `/metrics`, and where request counts go; nil: no metrics.
+    let metrics: PrometheusCollectorRegistry?
 
     public init(settings: Settings, store: Store, carriers: CarrierRegistry, validator: CarrierValidator, rules: RulesEngine?,
-                now: @escaping @Sendable () -> Timestamp, logger: Logger, wake: @escaping @Sendable () -> Void = {}) {
+                now: @escaping @Sendable () -> Timestamp, logger: Logger, wake: @escaping @Sendable () -> Void = {},
+                metrics: PrometheusCollectorRegistry? = nil) {
+        self.metrics = metrics
         self.settings = settings
         self.store = store
         self.carriers = carriers
@@ -47,7 +52,7 @@ public struct APIServer: Sendable {
 
     /// Every route, for the OpenAPI document and its test.
     public static let routes: [(method: String, path: String)] = [
-        ("GET", "/health"), ("GET", "/openapi.json"),
+        ("GET", "/health"), ("GET", "/metrics"), ("GET", "/openapi.json"),
         ("POST", "/v1/shipments"), ("GET", "/v1/shipments"), ("GET", "/v1/shipments/{id}"),
         ("POST", "/v1/shipments/{id}/poll"), ("POST", "/v1/shipments/{id}/delivered"), ("POST", "/v1/shipments/{id}/cancel"),
         ("GET", "/v1/carriers"),
@@ -56,6 +61,14 @@ public struct APIServer: Sendable {
 
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        if let metrics {
+            router.add(middleware: HTTPMetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
+            // No key: the listener is loopback by default; operators firewall it otherwise (docs/operations.md).
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            }
+        }
         router.get("/health") { _, _ -> Response in
             let ok = (try? store.writerPragma("journal_mode")) == "wal"
             return json(["status": ok ? "ok" : "degraded", "database": ok ? "ok" : "unavailable", "carriers": carriers.all.count],

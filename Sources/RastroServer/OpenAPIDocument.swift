@@ -72,6 +72,11 @@ enum OpenAPIDocument {
         "paths": [
             "/health": ["get": ["summary": "Liveness and database state", "security": [[String: Any]](),
                                 "responses": ["200": ok("Healthy", "Health"), "503": ok("Degraded", "Health")]]],
+            "/metrics": ["get": ["summary": "Prometheus metrics (text exposition format); no key: bind to loopback or firewall it",
+                                 "security": [[String: Any]](),
+                                 "responses": ["200": ["description": "Metrics, rastro_* (see docs/operations.md)",
+                                                       "content": ["text/plain": ["schema": ["type": "string"]]]],
+                                               "404": ["description": "Metrics are disabled ([metrics] enabled = false)"]]]],
             "/openapi.json": ["get": ["summary": "This document", "security": [[String: Any]](),
                                       "responses": ["200": ["description": "OpenAPI 3 document", "content": ["application/json": ["schema": ["type": "object"]]]]]]],
             "/v1/shipments": [

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import RastroCarriers
@@ -16,12 +17,16 @@ public final class CarrierPoller: Sendable {
     let tokens = TokenCache()
     let configuration: @Sendable (String) -> [String: String]
     let logger: Logger
+    /// Receives `rastro_parse_seconds{carrier}`: the script's `parse` alone, without waiting for a Lua worker.
+    let metrics: any MetricsFactory
 
     public init(pool: LuaPool, client: CurlHTTPClient, logger: Logger = Logger(label: "rastro.poller"),
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance,
                 configuration: @escaping @Sendable (String) -> [String: String] = { CarrierConfig.fromEnvironment(carrier: $0) }) {
         self.pool = pool
         self.client = client
         self.logger = logger
+        self.metrics = metrics
         self.configuration = configuration
     }
 
@@ -63,8 +68,12 @@ public final class CarrierPoller: Sendable {
             }
             let answer = try await client.perform(request, policy: policy)
             response = answer
+            let parseTimer = CoreMetrics.Timer(label: "rastro_parse_seconds", dimensions: [("carrier", version.id)], factory: metrics)
             let output = try await pool.withVM { [context] vm in
-                try CarrierRuntime.script(version, on: vm).parse(answer, codes: codes, context: context)
+                let script = try CarrierRuntime.script(version, on: vm)
+                let parseStarted = ContinuousClock.now
+                defer { parseTimer.recordNanoseconds((ContinuousClock.now - parseStarted).nanoseconds) }
+                return try script.parse(answer, codes: codes, context: context)
             }
             if case .whole(let failure) = output {
                 if failure.kind == .auth { await tokens.invalidate(version.id) }
@@ -80,10 +89,15 @@ public final class CarrierPoller: Sendable {
             return whole(CarrierFailure(kind: kind, message: "\(error.kind): \(error.message)"))
         } catch {
             // Script errors (raised, looped, out of memory, wrong result shape) count as broken.
-            logger.warning("carrier script failed", metadata: ["carrier": "\(version.id)", "version": "\(version.hash)", "error": "\(error)"])
+            logger.warning("carrier script failed", metadata: ["carrier": "\(version.id)", "version": "\(version.hash)",
+                                                              "shipments": "\(batch.map { String($0.shipmentId) }.joined(separator: ","))", "error": "\(error)"])
             return whole(CarrierFailure(kind: .broken, message: "\(error)"))
         }
     }
 
     struct AuthRefused: Error { let failure: CarrierFailure }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

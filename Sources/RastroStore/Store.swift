@@ -30,6 +30,7 @@ public final class Store: Sendable {
             // transactions on power loss. A tracking event or an outbox row that was
             // acknowledged must survive, so the writer runs with FULL.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.refuseNewerSchema(pool)
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError.open(path: path, error)
@@ -45,6 +46,23 @@ public final class Store: Sendable {
     /// A read that does not block the calling thread.
     func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+    }
+
+    /// A database upgraded by a newer rastro has migrations this binary does not know;
+    /// running on it could write rows the newer schema no longer accepts. There is no
+    /// downgrade: run the newer version, or restore the backup taken before upgrading.
+    static func refuseNewerSchema(_ pool: DatabasePool) throws {
+        let unknown = try pool.read { db -> [String] in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            let known = Set(Self.migrator.migrations)
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").filter { !known.contains($0) }
+        }
+        if let newest = unknown.last {
+            throw StoreError.invalid("""
+                this database was upgraded by a newer rastro (migration '\(newest)' is unknown to this version); \
+                run that version, or restore the backup taken before the upgrade
+                """)
+        }
     }
 
     /// Opens `<directory>/rastro.sqlite`, creating the folder when needed.

@@ -4,6 +4,7 @@ import Logging
 import RastroCarriers
 import RastroCore
 import RastroNotify
+import RastroOperations
 import RastroService
 import RastroTransport
 
@@ -20,27 +21,33 @@ struct NotifySetup {
     let mail: any MailTransport
     let delivererSettings: OutboxDeliverer.Settings
 
-    /// `carrier` gives a carrier's name and tracking URL template by id.
+    /// `carrier` gives a carrier's name and tracking URL template by id. Mail, webhook,
+    /// zone and retry settings come from the environment (and `RASTRO_CONFIG`, when set).
     init(rulesDirectory: String, dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+         carrier: @escaping @Sendable (String) -> NotificationPayload.Carrier) throws {
+        try self.init(rulesDirectory: rulesDirectory, dataDirectory: dataDirectory,
+                      configuration: Configuration.load(file: nil, environment: environment), carrier: carrier)
+    }
+
+    init(rulesDirectory: String, dataDirectory: String, configuration: Configuration,
          carrier: @escaping @Sendable (String) -> NotificationPayload.Carrier) throws {
         let folder = URL(fileURLWithPath: rulesDirectory)
         rules = RuleRegistry(directory: folder)
         rules.reload()
         templates = TemplateLibrary(directory: folder.appendingPathComponent("templates"))
-        engine = try RulesEngine(registry: rules, zone: environment["RASTRO_ZONE"] ?? "UTC", carrier: carrier)
-        if let url = environment["RASTRO_SMTP_URL"], !url.isEmpty {
+        engine = try RulesEngine(registry: rules, zone: configuration.shop.zone, carrier: carrier)
+        let mailSettings = configuration.mail
+        if let url = mailSettings.smtpURL {
             mail = SMTPMailTransport(settings: SMTPClient.Settings(
-                url: url, username: environment["RASTRO_SMTP_USER"], password: environment["RASTRO_SMTP_PASSWORD"],
-                startTLS: ["1", "true", "yes"].contains(environment["RASTRO_SMTP_STARTTLS"]?.lowercased() ?? "")))
+                url: url, username: mailSettings.user, password: configuration.smtpPassword, startTLS: mailSettings.startTLS))
         } else {
             mail = FileMailTransport(folder: URL(fileURLWithPath: dataDirectory).appendingPathComponent("mail"))
         }
         var settings = OutboxDeliverer.Settings()
-        if let from = environment["RASTRO_MAIL_FROM"], !from.isEmpty { settings.mailFrom = from }
-        settings.allowPrivateWebhooks = ["1", "true", "yes"].contains(environment["RASTRO_WEBHOOKS_ALLOW_PRIVATE"]?.lowercased() ?? "")
-        if let base = environment["RASTRO_OUTBOX_RETRY_BASE"].flatMap(DurationText.parse) {
-            settings.backoff = Backoff(base: base, cap: max(base, settings.backoff.cap))
-        }
+        settings.mailFrom = mailSettings.from
+        settings.allowPrivateWebhooks = configuration.webhooks.allowPrivate
+        let base = configuration.outbox.retryBase
+        settings.backoff = Backoff(base: base, cap: max(base, settings.backoff.cap))
         delivererSettings = settings
     }
 

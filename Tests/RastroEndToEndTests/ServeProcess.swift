@@ -8,12 +8,18 @@ final class ServeProcess {
     let log: URL
     private(set) var port = 0
 
-    init(data: URL, carriers: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
-        log = data.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+    convenience init(data: URL, carriers: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(logIn: data, arguments: ["--port", "0", "--data", data.path, "--carriers", carriers.path, "--reload-every", "0.2"] + extra,
+                      environment: environment)
+    }
+
+    /// `rastro serve` with exactly `arguments` (a configuration file's test sets no flag); the log goes to `logIn`.
+    init(logIn folder: URL, arguments: [String], environment: [String: String] = [:]) throws {
+        log = folder.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = RastroBinary.executable
-        process.arguments = ["serve", "--port", "0", "--data", data.path, "--carriers", carriers.path, "--reload-every", "0.2"] + extra
+        process.arguments = ["serve"] + arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -21,8 +27,9 @@ final class ServeProcess {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        guard let line = try waitForLog(containing: "url=http://", timeout: 30),
-              let range = line.range(of: #"url=http://[0-9.]+:(\d+)"#, options: .regularExpression) else {
+        // The listening line, in the text format (url=http://…) or the JSON one ("url":"http://…").
+        guard let line = try waitForLine(timeout: 30, where: { $0.contains("url=http://") || $0.contains(#""url":"http://"#) }),
+              let range = line.range(of: #"http://[0-9.]+:(\d+)"#, options: .regularExpression) else {
             process.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "rastro serve did not start:\n\(logText)"])
         }
@@ -33,9 +40,14 @@ final class ServeProcess {
 
     /// The first log line containing `text`, waiting for the process to write it.
     func waitForLog(containing text: String, timeout: TimeInterval) throws -> String? {
+        try waitForLine(timeout: timeout) { $0.contains(text) }
+    }
+
+    /// The first log line that `matches`, waiting for the process to write it.
+    func waitForLine(timeout: TimeInterval, where matches: (Substring) -> Bool) throws -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = logText.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if let line = logText.split(separator: "\n").first(where: matches) { return String(line) }
             if !process.isRunning { return nil }
             Thread.sleep(forTimeInterval: 0.05)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Starts one of Tests/helpers/*.py, which prints "PORT <n>" once it listens on 127.0.0.1.
 enum PythonHelper {
@@ -22,6 +23,34 @@ enum PythonHelper {
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(script) did not start"])
         }
         return (process, port)
+    }
+
+    /// Runs a helper to completion with `input` on its standard input: its exit status and standard output
+    /// (standard error is appended after a blank line, for failure messages).
+    public static func run(_ script: String, arguments: [String] = [], input: Data) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", LoopbackCarrier.packageRoot.appendingPathComponent("Tests/helpers/\(script)").path] + arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        // Write and read on separate threads: a large input or output would otherwise fill a pipe and stall both sides.
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(input)
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errors = Mutex(Data())
+        let reader = Thread { errors.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
+        reader.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while reader.isExecuting || writer.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
+        let text = String(decoding: output, as: UTF8.self)
+        let problems = errors.withLock { String(decoding: $0, as: UTF8.self) }
+        return (process.terminationStatus, problems.isEmpty ? text : text + "\n\n" + problems)
     }
 
     static func stop(_ process: Process) {
