@@ -62,13 +62,19 @@ public struct SettingDescription: Sendable, Equatable {
 
 /// A section with its type erased, bound to its place in `Configuration`.
 struct AnySection {
+    struct Override {
+        let environment: String?
+        let flag: String?
+        let key: String
+        let apply: (inout Configuration, String) throws(SettingValueError) -> Void
+    }
+
     let table: String
     let keys: [String]
     /// Sets `key` from the file; false when the section has no such key.
     let fromFile: (inout Configuration, String, TOMLDocument.Value) throws(SettingValueError) -> Bool
-    /// Each setting that has an environment variable or flag: (variable, flag, key, setter from text).
-    let overrides: [(environment: String?, flag: String?, key: String,
-                     apply: (inout Configuration, String) throws(SettingValueError) -> Void)]
+    /// Every setting, as the environment and the command line set it: from text.
+    let overrides: [Override]
     let describe: (Configuration) -> [SettingDescription]
 
     init<S: ConfigurationSection>(_ path: WritableKeyPath<Configuration, S>) {
@@ -81,9 +87,9 @@ struct AnySection {
             return true
         }
         overrides = settings.map { setting in
-            (setting.environment, setting.flag, setting.key, { configuration, text throws(SettingValueError) in
+            Override(environment: setting.environment, flag: setting.flag, key: setting.key) { (configuration: inout Configuration, text: String) throws(SettingValueError) in
                 try setting.fromText(&configuration[keyPath: path], text)
-            })
+            }
         }
         describe = { configuration in
             settings.map {

@@ -1,5 +1,6 @@
 import CoreMetrics
 import RastroNotify
+import RastroStore
 
 /// `rastro_outbox_deliveries_total{kind,outcome}`: one per delivery attempt,
 /// `sent`, `retry` or `failed`, fed by the outbox deliverer's `onEvent`.

@@ -43,10 +43,12 @@ public struct TOMLDocument: Sendable, Equatable {
         var table: [String] = []
         var defined: [[String]: Int] = [:]
         var declared: [[String]: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so Windows line ends are split on explicitly.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, rawLine) in lines.enumerated() {
             let line = index + 1
             func fail(_ message: String) -> ConfigurationError { ConfigurationError(file: file, line: line, message) }
-            var scanner = Scanner(Substring(rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine))
+            var scanner = Scanner(rawLine)
             scanner.skipSpaces()
             if scanner.atEndOrComment { continue }
             do {
