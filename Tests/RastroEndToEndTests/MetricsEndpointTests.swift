@@ -1,4 +1,5 @@
 import Foundation
+import RastroCore
 import RastroTestSupport
 import RastroTransport
 import Testing
@@ -42,7 +43,7 @@ struct Exposition {
 
     /// The sum of a sample's values over the series whose labels include `labels`.
     func total(_ name: String, _ labels: [String: String] = [:]) -> Double {
-        samples.filter { $0.name == name && labels.allSatisfy { k, v in $0.labels[k] == v } }.map(\.value).reduce(0, +)
+        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }.map(\.value).reduce(0, +)
     }
 }
 

@@ -15,7 +15,7 @@ struct ConfigurationTests {
             _ = try resolve(file, env: env, flags: flags)
             return nil
         } catch {
-            return error.description
+            return "\(error)"
         }
     }
 

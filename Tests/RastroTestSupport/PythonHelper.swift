@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Starts one of Tests/helpers/*.py, which prints "PORT <n>" once it listens on 127.0.0.1.
-enum PythonHelper {
+public enum PythonHelper {
     static func start(_ script: String, arguments: [String]) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
