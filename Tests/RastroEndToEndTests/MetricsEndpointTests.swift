@@ -71,8 +71,12 @@ struct MetricsEndpointTests {
             #expect(try RastroBinary.run(["shipment", "add", "acme", code, "--data", data.path, "--carriers", carriers.path]).status == 0)
         }
         var first = Exposition.empty
-        #expect(try await eventuallyAsync { first = try await scrape(serve); return first.total("rastro_polls_total", ["carrier": "acme"]) >= 1 },
-                "\(serve.logText)")
+        // Until each of the three has been polled at least once (AC3 may be registered after AC1's first poll).
+        #expect(try await eventuallyAsync {
+            first = try await scrape(serve)
+            return first.total("rastro_poll_items_total", ["carrier": "acme", "outcome": "not_found"]) >= 1
+                && first.total("rastro_poll_items_total", ["carrier": "acme", "outcome": "new_events"]) >= 1
+        }, "\(serve.logText)")
         #expect(first.types["rastro_polls"] == "counter" && first.types["rastro_parse_seconds"] == "histogram")
         #expect(first.types["rastro_poll_seconds"] == "histogram" && first.types["rastro_queue_lag_seconds"] == "gauge")
         #expect(first.total("rastro_polls_total", ["carrier": "acme", "outcome": "ok"]) >= 1)
