@@ -17,7 +17,8 @@ public struct Configuration: Sendable, Equatable {
     public var webhooks = WebhookSettings()
     public var outbox = OutboxSettings()
     public var metrics = MetricsSettings()
-    // Carrier health thresholds ([health]) go here, as one more section.
+    // [health] (carrier-health thresholds) goes here: `public var health = HealthSettings()`,
+    // its struct in its own file, and `.init(\.health)` at the end of `sections`.
 
     /// `[carrier.<id>]` tables: handed to the carrier's script as `config.<key>`;
     /// `RASTRO_<ID>_<KEY>` in the environment overrides a key (and is where secrets go).
