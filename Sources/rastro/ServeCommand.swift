@@ -97,12 +97,16 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = PollScheduler.Settings()
         settings.lease = .seconds(max(5, lease))
         let engine = notify.engine
+        let health = CarrierHealthService(store: store, thresholds: HealthThresholds(),
+                                          routing: engine.carrierAlertRouting(operatorEmail: environment["RASTRO_OPERATOR_EMAIL"]),
+                                          now: now, onTransition: { _ in deliverer.wake() })
         let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now,
                                       notify: { change in
                                           let intents = engine.notifier(change)
                                           if !intents.isEmpty { deliverer.wake() }
                                           return intents
-                                      })
+                                      },
+                                      onEvent: { event in health.observe(event) })
 
         if demo {
             guard registry.current("demo") != nil else { throw ValidationError("--demo needs carriers/demo/carrier.lua") }
@@ -144,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                 }),
                 .init(service: ClosureService(name: "outbox") { await deliverer.run() }),
+                .init(service: ClosureService(name: "carrier-health") { await health.run(every: .seconds(60)) }),
                 .init(service: ClosureService(name: "scheduler") {
                     // Polls start once the listener is up: the demo carrier's feed lives there.
                     while boundPort.withLock({ $0 }) == 0, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
