@@ -97,7 +97,8 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = PollScheduler.Settings()
         settings.lease = .seconds(max(5, lease))
         let engine = notify.engine
-        let health = CarrierHealthService(store: store, thresholds: HealthThresholds(),
+        let thresholds = try HealthThresholds.from(environment: environment)
+        let health = CarrierHealthService(store: store, thresholds: thresholds,
                                           routing: engine.carrierAlertRouting(operatorEmail: environment["RASTRO_OPERATOR_EMAIL"]),
                                           now: now, onTransition: { _ in deliverer.wake() })
         let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now,
@@ -129,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.port = port
         serverSettings.demoFeed = registry.current("demo") != nil
         serverSettings.zone = ProcessInfo.processInfo.environment["RASTRO_ZONE"] ?? "UTC"
+        serverSettings.health = thresholds
         let api = APIServer(settings: serverSettings, store: store, carriers: registry, validator: CarrierValidator(pool: pool, registry: registry),
                             rules: engine, now: now, logger: logger, wake: { scheduler.wake(); deliverer.wake() })
         let app = api.application { port in
