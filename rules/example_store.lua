@@ -1,5 +1,5 @@
 -- Rules for the merchant "example_store" (the file name is the merchant's name).
--- Shows: quiet hours, skipping a status, and an extra recipient.
+-- Shows: quiet hours, skipping a status, an extra recipient, and telling customers when a carrier breaks.
 -- Anything not handled here is NOT inherited from default.lua: a merchant file
 -- replaces the default rules for that merchant (it falls back to them only when
 -- this file fails to load or run).
@@ -35,6 +35,16 @@ return {
       out[#out + 1] = webhook{ endpoint = "marketplace", event = "shipment.delivered" }
     end
     return out
+  end,
+
+  -- A carrier integration broke (carrier health): tell this shop's customers, once
+  -- per active shipment with that carrier, that tracking updates are delayed.
+  -- Degraded and recovered say nothing to customers; the operator hears of all three.
+  on_carrier_alert = function(ctx)
+    if ctx.shipment and ctx.alert.state == "broken" then
+      return { email{ template = "tracking_delayed", at = after_quiet_hours(ctx.clock) } }
+    end
+    return {}
   end,
 
   on_expired = function(ctx)

@@ -50,6 +50,20 @@ return {
       webhook{ endpoint = "marketplace", event = "shipment.expired" },
     }
   end,
+
+  -- A carrier integration changed state (ctx.alert.state: healthy, degraded or
+  -- broken). These defaults speak to the operator only: an email to
+  -- RASTRO_OPERATOR_EMAIL and the operator's "alerts" webhook, if set up
+  -- (`rastro merchant webhook _operator alerts --url …`). A merchant's own rules
+  -- can define this hook to tell customers (ctx.shipment is then set).
+  on_carrier_alert = function(ctx)
+    if ctx.shipment then return {} end
+    local out = { webhook{ endpoint = "alerts", event = "carrier." .. ctx.alert.state } }
+    if ctx.operator and ctx.operator.email then
+      out[#out + 1] = email{ template = "carrier_alert", to = ctx.operator.email }
+    end
+    return out
+  end,
 }
 
 """#

@@ -101,6 +101,11 @@ public final class RulesEngine: @unchecked Sendable {
         return try list.array.enumerated().map { i, item in try Self.decode(item, at: "\(version.file): \(hook) result[\(i + 1)]") }
     }
 
+    /// Whether a rules file defines `hook` (loading it if needed).
+    func hasHook(_ version: RuleVersion, _ hook: String) throws -> Bool {
+        try lock.withLock { vm.hasFunction(try script(for: version), hook) }
+    }
+
     private func script(for version: RuleVersion) throws -> LuaVM.Script {
         if let hit = loaded[version.name], hit.hash == version.hash { return hit.script }
         let (script, values) = try vm.load(version.loadableSource, chunkName: version.file)

@@ -21,6 +21,8 @@ public struct APIServer: Sendable {
         /// The zone pushed local times ("yyyy-mm-dd hh:mm") are in.
         public var zone = "UTC"
         public var pollPolicy = PollPolicy.platformDefault
+        /// Carrier-health thresholds, for the health `GET /v1/carriers` reports.
+        public var health = HealthThresholds()
         public init() {}
     }
 
@@ -110,13 +112,15 @@ public struct APIServer: Sendable {
     }
 
     func carriersList() throws -> Response {
-        let since = now() - .seconds(86400)
-        let problems = carriers.problems
-        let list = try carriers.all.map { v -> [String: Any] in
-            let counts = try store.outcomeCounts(carrier: v.id, since: since)
-            return ["id": v.id, "name": v.definition.name, "trackingUrl": v.definition.trackingURL.map { $0 as Any } ?? NSNull(),
-                    "batch": v.definition.batch, "version": v.hash,
-                    "health": ["outcomesLast24h": counts, "loadError": problems[v.id].map { $0 as Any } ?? NSNull()] as [String: Any]]
+        let current = now()
+        let report = try CarrierStatusReport.build(store: store, registry: carriers, thresholds: settings.health, now: current)
+        let list = try report.carriers.map { c -> [String: Any] in
+            var health = c.json
+            health["outcomesLast24h"] = try store.outcomeCounts(carrier: c.id, since: current - .seconds(86400))
+            let version = carriers.current(c.id)
+            return ["id": c.id, "name": c.name, "trackingUrl": version?.definition.trackingURL.map { $0 as Any } ?? NSNull(),
+                    "batch": version.map { $0.definition.batch as Any } ?? NSNull(), "version": version.map { $0.hash as Any } ?? NSNull(),
+                    "health": health]
         }
         return json(["carriers": list])
     }

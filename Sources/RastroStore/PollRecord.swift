@@ -18,6 +18,10 @@ public struct PollRecord: Codable, Sendable, Hashable, FetchableRecord, MutableP
     /// `ok`, or the failure kind of the whole poll (`temporary`, `broken`, `auth`, …).
     public var outcome: String
     public var error: String?
+    /// What the poll said about the integration: the worst of its shipments' outcomes (carrier health).
+    public var verdict: String?
+    /// `ResponseShape.describe` of the response.
+    public var shape: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -192,6 +192,33 @@ extension Store {
             CREATE INDEX shipment_invoice ON shipment(merchant_id, order_id, invoice_number);
             """)
         }
+        migrator.registerMigration("v4 carrier health: poll verdicts and shapes, state transitions, last event per shipment") { db in
+            try db.execute(sql: """
+            -- What each poll said about the integration (NULL for polls recorded before v4).
+            ALTER TABLE poll ADD COLUMN verdict TEXT CHECK (verdict IN
+                ('new_events', 'unchanged', 'not_found', 'invalid_number', 'auth', 'rate_limited', 'temporary', 'broken'));
+            ALTER TABLE poll ADD COLUMN shape TEXT;
+            CREATE INDEX poll_carrier_id ON poll(carrier, id);
+
+            -- When rastro last learned something new about a shipment: stale shipments are a health signal.
+            ALTER TABLE shipment ADD COLUMN last_event_at INTEGER;
+            UPDATE shipment SET last_event_at = (SELECT max(recorded_at) FROM event WHERE event.shipment_id = shipment.id);
+
+            -- Every change of a carrier's state, alerted once; the latest row is the current state.
+            CREATE TABLE carrier_transition (
+                id INTEGER PRIMARY KEY,
+                carrier TEXT NOT NULL,
+                from_state TEXT NOT NULL CHECK (from_state IN ('healthy', 'degraded', 'broken')),
+                to_state TEXT NOT NULL CHECK (to_state IN ('healthy', 'degraded', 'broken') AND to_state <> from_state),
+                reason TEXT NOT NULL,
+                since INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                -- Outbox rows the alert wrote (operator and merchants).
+                notifications INTEGER NOT NULL DEFAULT 0 CHECK (notifications >= 0)
+            );
+            CREATE INDEX carrier_transition_latest ON carrier_transition(carrier, id);
+            """)
+        }
         return migrator
     }
 }

@@ -44,6 +44,27 @@ public struct PollReport: Sendable {
     /// One outcome per shipment the request covered.
     public var items: [(shipmentId: Int64, trackingNumber: String, outcome: CarrierOutcome)]
 
+    /// What the request said about the integration, for carrier health: the whole
+    /// request's failure, else the worst of its shipments' outcomes.
+    /// (`unchanged` and `new_events` can't be told apart before the store dedupes events;
+    /// `recordPoll` refines it.)
+    public var verdict: PollVerdict? {
+        if outcome != "ok" { return PollVerdict(rawValue: outcome) ?? .broken }
+        return PollVerdict.aggregate(items.map { item in
+            switch item.outcome {
+            case .tracked: .unchanged
+            case .failed(let f): PollVerdict(rawValue: f.kind.rawValue) ?? .broken
+            }
+        })
+    }
+
+    /// The response's outline (`JSON {parcels}`, `HTML`, `HTTP 401 JSON {error}`, `no response`).
+    public var shape: String {
+        guard let response else { return ResponseShape.noResponse }
+        let type = response.headers.first { $0.key.lowercased() == "content-type" }?.value
+        return ResponseShape.describe(status: response.status, contentType: type, body: response.body)
+    }
+
     public init(carrier: String, scriptVersion: String, owner: String, startedAt: Timestamp, durationMs: Int64,
                 response: Response?, outcome: String, error: String?, items: [(shipmentId: Int64, trackingNumber: String, outcome: CarrierOutcome)]) {
         self.carrier = carrier
@@ -99,6 +120,9 @@ public struct PollRecording: Sendable {
     public var changes: [ShipmentChange]
     /// Outbox rows written with the poll.
     public var notifications: Int
+    /// What the poll said about the integration (nil for a poll that covered no shipment).
+    public var verdict: PollVerdict?
+    public var shape: String
 }
 
 extension Store {
@@ -157,7 +181,8 @@ extension Store {
         try write { db in
             var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
                                   finishedAt: now, durationMs: report.durationMs, httpStatus: report.response?.status,
-                                  outcome: report.outcome, error: report.error)
+                                  outcome: report.outcome, error: report.error,
+                                  verdict: report.verdict?.rawValue, shape: report.shape)
             try poll.insert(db)
             let pollId = poll.id!
             if let response = report.response {
@@ -223,6 +248,11 @@ extension Store {
                     }
                 }
             }
+            var verdict = report.verdict
+            if verdict == .unchanged, newEventCount > 0 {
+                verdict = .newEvents
+                try db.execute(sql: "UPDATE poll SET verdict = ? WHERE id = ?", arguments: [verdict?.rawValue, pollId])
+            }
             let hour = now.secondsSinceEpoch - now.secondsSinceEpoch % 3600
             for (outcome, count) in outcomes {
                 try db.execute(sql: """
@@ -230,7 +260,8 @@ extension Store {
                     ON CONFLICT (carrier, hour, outcome) DO UPDATE SET count = count + excluded.count
                     """, arguments: [report.carrier, hour, outcome, count])
             }
-            return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications)
+            return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications,
+                                 verdict: verdict, shape: poll.shape ?? ResponseShape.noResponse)
         }
     }
 
@@ -242,6 +273,9 @@ extension Store {
             var record = EventRecord(shipmentId: shipmentId, carrier: carrier, event: event, source: source, pollId: pollId, recordedAt: now)
             try record.insert(db, onConflict: .ignore)
             if db.changesCount > 0 { added.insert(event, at: 0) }
+        }
+        if !added.isEmpty {
+            try db.execute(sql: "UPDATE shipment SET last_event_at = ? WHERE id = ?", arguments: [now, shipmentId])
         }
         return added
     }

@@ -70,8 +70,8 @@ struct MerchantCommand: AsyncParsableCommand {
         @Option(name: .customLong("data"), help: "Data folder.") var data: String = "data"
 
         func run() async throws {
-            guard name.range(of: "^[a-z0-9_][a-z0-9_-]{0,99}$", options: .regularExpression) != nil else {
-                throw ValidationError("a merchant name is lowercase letters, digits, _ and - (it names rules/<name>.lua)")
+            guard name.range(of: "^[a-z0-9][a-z0-9_-]{0,99}$", options: .regularExpression) != nil else {
+                throw ValidationError("a merchant name is lowercase letters, digits, _ and -, starting with a letter or digit (it names rules/<name>.lua; names starting with _ are reserved, like _operator)")
             }
             let store = try Store.open(directory: URL(fileURLWithPath: data))
             let merchant: Merchant

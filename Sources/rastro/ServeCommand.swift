@@ -94,12 +94,20 @@ struct ServeCommand: AsyncParsableCommand {
         settings.lease = config.scheduler.lease
         let engine = notify.engine
         let pollMetrics = PollMetrics(factory: metrics)
+        let thresholds = try HealthThresholds.from(environment: environment)
+        let health = CarrierHealthService(store: store, thresholds: thresholds,
+                                          routing: engine.carrierAlertRouting(operatorEmail: environment["RASTRO_OPERATOR_EMAIL"]),
+                                          now: now, onTransition: { _ in deliverer.wake() })
         let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now,
                                       notify: { change in
                                           let intents = engine.notifier(change)
                                           if !intents.isEmpty { deliverer.wake() }
                                           return intents
-                                      }, onEvent: pollMetrics.record)
+                                      },
+                                      onEvent: { event in
+                                          health.observe(event)
+                                          pollMetrics.record(event)
+                                      })
 
         if demo {
             guard registry.current("demo") != nil else { throw ValidationError("--demo needs carriers/demo/carrier.lua") }
@@ -122,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         serverSettings.port = config.server.port
         serverSettings.demoFeed = registry.current("demo") != nil
         serverSettings.zone = config.shop.zone
+        serverSettings.health = thresholds
         let api = APIServer(settings: serverSettings, store: store, carriers: registry, validator: CarrierValidator(pool: pool, registry: registry),
                             rules: engine, now: now, logger: logger, wake: { scheduler.wake(); deliverer.wake() }, metrics: metricsRegistry)
         let gauges = OperationsGauges(store: store, factory: metrics, carriers: { registry.all.map(\.id) }, now: now)
@@ -147,6 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }),
             .init(service: ClosureService(name: "outbox") { await deliverer.run() }),
+            .init(service: ClosureService(name: "carrier-health") { await health.run(every: .seconds(60)) }),
             .init(service: ClosureService(name: "scheduler") {
                 // Polls start once the listener is up: the demo carrier's feed lives there.
                 while boundPort.withLock({ $0 }) == 0, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }

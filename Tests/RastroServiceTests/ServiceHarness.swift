@@ -69,6 +69,8 @@ final class ServiceHarness: @unchecked Sendable {
     let inbox = Inbox<PollScheduler.Event>()
     /// Polls the store could not record (SQLITE_BUSY would show here).
     let recordFailures = Counter()
+    /// Extra listeners of scheduler events (carrier health), called before the inbox hears of the event.
+    let listeners = Listeners()
     private var runTask: Task<Void, Never>?
     let merchantId: Int64
 
@@ -81,12 +83,13 @@ final class ServiceHarness: @unchecked Sendable {
         registry = CarrierRegistry(directory: carriers)
         registry.reload()
         clock = TestClock(start)
-        let inbox = inbox, recordFailures = recordFailures
+        let inbox = inbox, recordFailures = recordFailures, listeners = listeners
         let poller = CarrierPoller(pool: try LuaPool(size: 2), client: CurlHTTPClient()) { id in extraConfig.merging(["base_url": baseURLs[id] ?? ""]) { _, b in b } }
         let clock = clock
         scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: { clock.now },
                                   onEvent: { event in
                                       if case .recordFailed = event { recordFailures.add() }
+                                      for listener in listeners.all { listener(event) }
                                       inbox.put(event)
                                   })
         merchantId = try store.ensureMerchant(name: "loja", now: start).id!
@@ -128,6 +131,12 @@ final class ServiceHarness: @unchecked Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
+}
+
+final class Listeners: Sendable {
+    private let list = Mutex<[@Sendable (PollScheduler.Event) -> Void]>([])
+    func append(_ listener: @escaping @Sendable (PollScheduler.Event) -> Void) { list.withLock { $0.append(listener) } }
+    var all: [@Sendable (PollScheduler.Event) -> Void] { list.withLock { $0 } }
 }
 
 final class Counter: Sendable {
