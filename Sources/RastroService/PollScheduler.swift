@@ -143,7 +143,8 @@ public final class PollScheduler: Sendable {
         let units = random.withLock { rng in batch.map { _ in Double.random(in: 0..<1, using: &rng) } }
         let unitByShipment = Dictionary(zip(batch.map(\.shipmentId), units), uniquingKeysWith: { a, _ in a })
         let fallback = settings.policy
-        let shipments = batch.map { String($0.shipmentId) }.joined(separator: ",")
+        // Only built when a failure is logged (metadata is an autoclosure).
+        let shipments = { batch.map { String($0.shipmentId) }.joined(separator: ",") }
         do {
             let recording = try store.recordPoll(report, now: finished, decide: { shipment, outcome in
                 (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
@@ -157,13 +158,13 @@ public final class PollScheduler: Sendable {
                 ])
             }
             if report.outcome != "ok" {
-                logger.warning("poll failed", metadata: ["carrier": "\(version.id)", "poll": "\(recording.pollId)", "shipments": "\(shipments)",
+                logger.warning("poll failed", metadata: ["carrier": "\(version.id)", "poll": "\(recording.pollId)", "shipments": "\(shipments())",
                                                       "outcome": "\(report.outcome)", "error": "\(report.error ?? "")"])
             }
             onEvent(.recorded(report, recording))
         } catch {
             // The lease runs out and the shipments are polled again; nothing is lost.
-            logger.error("could not record a poll", metadata: ["carrier": "\(version.id)", "shipments": "\(shipments)", "error": "\(error)"])
+            logger.error("could not record a poll", metadata: ["carrier": "\(version.id)", "shipments": "\(shipments())", "error": "\(error)"])
             onEvent(.recordFailed(report, "\(error)"))
         }
     }
