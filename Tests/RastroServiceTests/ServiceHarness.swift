@@ -121,7 +121,8 @@ final class ServiceHarness: @unchecked Sendable {
     func shipment(_ id: Int64) throws -> Shipment { try store.shipment(id: id, merchantId: merchantId)! }
 
     /// The next recorded poll (skipping other events), or nil if none comes within `timeout`.
-    func nextRecording(timeout: Duration = .seconds(20)) async -> (PollReport, PollRecording)? {
+    /// The timeout is generous: under a full parallel test run on 2 cores one poll of 50 numbers has taken over 20 s.
+    func nextRecording(timeout: Duration = .seconds(60)) async -> (PollReport, PollRecording)? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard let event = await inbox.next(timeout: deadline - ContinuousClock.now) else { return nil }
