@@ -144,11 +144,13 @@ public final class PollScheduler: Sendable {
         let unitByShipment = Dictionary(zip(batch.map(\.shipmentId), units), uniquingKeysWith: { a, _ in a })
         let fallback = settings.policy
         do {
-            let recording = try store.recordPoll(report, now: finished, decide: { shipment, outcome in
-                (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
-                                                          consecutiveFailures: shipment.pollFailures, now: finished,
-                                                          unit: unitByShipment[shipment.id!] ?? 0.5)
-            }, notify: notify)
+            let recording = try poller.stages.store {
+                try store.recordPoll(report, now: finished, decide: { shipment, outcome in
+                    (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
+                                                              consecutiveFailures: shipment.pollFailures, now: finished,
+                                                              unit: unitByShipment[shipment.id!] ?? 0.5)
+                }, notify: notify)
+            }
             for change in recording.changes where change.from != change.to {
                 logger.info("status changed", metadata: [
                     "carrier": "\(version.id)", "shipment": "\(change.shipment.id!)", "tracking": "\(change.shipment.trackingNumber)", "poll": "\(recording.pollId)",
