@@ -65,14 +65,25 @@ public struct ResponseRedactor: Sendable {
         Rule(kind: .phone, keys: ["phone", "fone", "celular", "mobile", "fax"], match: .contains, why: "phone numbers"),
     ]
 
-    /// Patterns applied to every text value, whatever its key: personal data inside free text.
-    static let patterns: [(kind: Kind, regex: NSRegularExpression, why: String)] = [
-        (.email, #"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"#, "an email address"),
-        (.document, #"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b"#, "a CPF written with its dots and dash"),
-        (.document, #"\b\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}\b"#, "a CNPJ written with its dots, slash and dash"),
-        (.phone, #"\(\d{2,3}\)\s?\d{4,5}[-. ]?\d{4}\b"#, "a phone with its area code in parentheses ((11) 98765-4321, (212) 555-0100)"),
-        (.phone, #"\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,5}){2,4}\b"#, "an international phone (+55 11 98765 4321)"),
-    ].map { (kind: $0.0, regex: try! NSRegularExpression(pattern: $0.1), why: $0.2) }
+    /// A pattern applied to every text value, whatever its key: personal data inside free text.
+    struct Pattern: @unchecked Sendable {  // NSRegularExpression is immutable and documented thread-safe
+        let kind: Kind
+        let regex: NSRegularExpression
+        let why: String
+        init(_ kind: Kind, _ pattern: String, why: String) {
+            self.kind = kind
+            regex = try! NSRegularExpression(pattern: pattern)
+            self.why = why
+        }
+    }
+
+    static let patterns: [Pattern] = [
+        Pattern(.email, #"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"#, why: "an email address"),
+        Pattern(.document, #"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b"#, why: "a CPF written with its dots and dash"),
+        Pattern(.document, #"\b\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}\b"#, why: "a CNPJ written with its dots, slash and dash"),
+        Pattern(.phone, #"\(\d{2,3}\)\s?\d{4,5}[-. ]?\d{4}\b"#, why: "a phone with its area code in parentheses ((11) 98765-4321, (212) 555-0100)"),
+        Pattern(.phone, #"\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,5}){2,4}\b"#, why: "an international phone (+55 11 98765 4321)"),
+    ]
 
     public init() {}
 
@@ -82,9 +93,11 @@ public struct ResponseRedactor: Sendable {
         let type = contentType?.lowercased() ?? ""
         let first = body.first { !Self.isSpace($0) }
         if type.contains("json") || (!type.contains("xml") && !type.contains("html") && (first == UInt8(ascii: "{") || first == UInt8(ascii: "["))) {
-            if let out = JSONWalk(input: body, codec: codec, redactor: self).run() { return out }
+            var walk = JSONWalk(input: body, codec: codec, redactor: self)
+            if let out = walk.run() { return out }
         } else if type.contains("xml") || (!type.contains("html") && first == UInt8(ascii: "<") && !Self.looksLikeHTML(body)) {
-            if let out = XMLWalk(input: body, codec: codec, redactor: self).run() { return out }
+            var walk = XMLWalk(input: body, codec: codec, redactor: self)
+            if let out = walk.run() { return out }
         }
         return codec.encode(redactText(codec.decode(body[...])))
     }

@@ -41,13 +41,13 @@ public final class CarrierReplay {
     }
 
     /// Replays every response, in the order given.
-    public func replay(_ responses: [StoredResponse]) -> ReplayReport {
+    public func replay(_ responses: [RecordedResponse]) -> ReplayReport {
         var report = ReplayReport(carrier: carrier, script: scriptFile, scriptVersion: scriptVersion)
         report.responses = responses.map(replay)
         return report
     }
 
-    public func replay(_ stored: StoredResponse) -> ReplayReport.Response {
+    public func replay(_ stored: RecordedResponse) -> ReplayReport.Response {
         let recordedOutcome = stored.poll.outcome == "ok" ? "tracked" : stored.poll.outcome
         var output: ParseOutput
         do {
@@ -77,7 +77,7 @@ public final class CarrierReplay {
     }
 
     /// One number: the replay's events against those stored as of the poll.
-    func compare(code: String, outcome: CarrierOutcome, stored: StoredResponse) -> ReplayReport.Code {
+    func compare(code: String, outcome: CarrierOutcome, stored: RecordedResponse) -> ReplayReport.Code {
         let shipment = stored.shipments[code]
         let recordedEvents = shipment?.events ?? []
         let storedIdentities = Set(recordedEvents.map(\.identity))

@@ -3,7 +3,7 @@ import GRDB
 import RastroCore
 
 /// A stored carrier response with what rastro recorded from it: the input of a replay.
-public struct StoredResponse: Sendable {
+public struct RecordedResponse: Sendable {
     /// One tracking number the request asked for, as the store knew it at that poll.
     public struct Shipment: Sendable {
         public var shipmentId: Int64
@@ -27,7 +27,7 @@ public struct StoredResponse: Sendable {
 extension Store {
     /// A carrier's stored responses since `since` (the first `limit`, oldest first), each
     /// with its poll and the shipments' events as they stood when it was recorded.
-    public func storedResponses(carrier: String, since: Timestamp? = nil, limit: Int = 1000) throws -> [StoredResponse] {
+    public func recordedResponses(carrier: String, since: Timestamp? = nil, limit: Int = 1000) throws -> [RecordedResponse] {
         try read { db in
             var request = RawResponseRecord.filter(Column("carrier") == carrier)
             if let since { request = request.filter(Column("received_at") >= since) }
@@ -37,7 +37,7 @@ extension Store {
                     throw StoreError.invalid("raw response \(response.id ?? 0) names poll \(response.pollId), which is gone")
                 }
                 let codes = response.codes.split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
-                var shipments: [String: StoredResponse.Shipment] = [:]
+                var shipments: [String: RecordedResponse.Shipment] = [:]
                 for code in codes where shipments[code] == nil {
                     guard let id = try Self.shipmentId(carrier: carrier, code: code, pollId: poll.id!, before: response.receivedAt, db: db),
                           let dispatched = try Timestamp.fetchOne(db, sql: "SELECT dispatched_at FROM shipment WHERE id = ?", arguments: [id])
@@ -47,7 +47,7 @@ extension Store {
                         .order(Column("occurred_at").desc, Column("id").desc).fetchAll(db)
                     shipments[code] = .init(shipmentId: id, dispatchedAt: dispatched, events: events)
                 }
-                return StoredResponse(response: response, poll: poll, codes: codes, shipments: shipments)
+                return RecordedResponse(response: response, poll: poll, codes: codes, shipments: shipments)
             }
         }
     }

@@ -40,7 +40,7 @@ struct CarrierReplayCommand: AsyncParsableCommand {
         let now = Timestamp.now
         let since = try range.sinceTimestamp(now: now)
         let store = try CarrierExportCommand.openExisting(data: data)
-        let responses = try store.storedResponses(carrier: id, since: since, limit: range.limit)
+        let responses = try store.recordedResponses(carrier: id, since: since, limit: range.limit)
         guard !responses.isEmpty else {
             throw ReplayError("no stored responses for carrier '\(id)'\(since.map { " since \($0.iso8601)" } ?? "") in \(store.path)")
         }

@@ -75,7 +75,7 @@ struct CarrierReplayTests {
 
     @Test func replayOfTheOldScriptReportsTheNewShapeAsBrokenAndNothingAsChanged() async throws {
         let (h, _, _, _) = try await Self.polledAcrossAShapeChange()
-        let stored = try h.store.storedResponses(carrier: "acme")
+        let stored = try h.store.recordedResponses(carrier: "acme")
         #expect(stored.count == 2)
         #expect(stored.map(\.poll.outcome) == ["ok", "broken"])
         #expect(stored[1].shipments["AC1"]?.events.map(\.code) == ["RO"], "events as of the second poll")
@@ -94,7 +94,7 @@ struct CarrierReplayTests {
         let fixed = try Self.write(shapeCarrier(reading: ["events", "history"]))
         defer { try? FileManager.default.removeItem(at: fixed) }
         let report = try CarrierReplay(carrier: "acme", carriersDirectory: h.carriers, candidate: fixed)
-            .replay(try h.store.storedResponses(carrier: "acme"))
+            .replay(try h.store.recordedResponses(carrier: "acme"))
 
         #expect(!report.responses[0].changed, "the old shape still reads the same")
         let fixedResponse = report.responses[1]
@@ -108,7 +108,7 @@ struct CarrierReplayTests {
         #expect(text.contains("broken → tracked") && text.contains("would add  2026-11-03T08:00:00Z out_for_delivery OEC"), "\(text)")
 
         // --since: only what arrived from the second poll on.
-        let recent = try h.store.storedResponses(carrier: "acme", since: secondPoll)
+        let recent = try h.store.recordedResponses(carrier: "acme", since: secondPoll)
         #expect(recent.count == 1 && recent[0].poll.outcome == "broken")
     }
 
@@ -123,7 +123,7 @@ struct CarrierReplayTests {
         let candidate = try Self.write(source)
         defer { try? FileManager.default.removeItem(at: candidate) }
         let report = try CarrierReplay(carrier: "acme", carriersDirectory: h.carriers, candidate: candidate)
-            .replay(try h.store.storedResponses(carrier: "acme"))
+            .replay(try h.store.recordedResponses(carrier: "acme"))
         #expect(report.responses.map(\.replayedOutcome) == ["broken", "broken"], "\(name)")
         #expect(report.responses[0].changed && report.summary.worse, "\(name): tracked 1 → 0 is worse")
         #expect(report.responses[0].codes.first?.wouldLose.isEmpty == true, "a failure stores nothing, so it loses nothing")
