@@ -58,9 +58,10 @@ public struct ResponseRedactor: Sendable {
         Rule(kind: .shaped, keys: ["housenumber", "streetnumber", "numeroendereco"], match: .exact, why: "house number"),
         Rule(kind: .shaped, keys: ["postalcode", "postcode", "zipcode", "zip", "cep", "postal"], match: .suffix,
              why: "postal codes locate a home; masked to the same shape (00000-000) so format checks pass"),
-        Rule(kind: .document, keys: ["cpf", "cnpj", "cpfcnpj", "documento", "document", "documentnumber", "taxid", "vatnumber",
-                                     "vatid", "nationalid", "idnumber"],
-             match: .suffix, why: "tax and identity documents (CPF, CNPJ, VAT ids)"),
+        Rule(kind: .document, keys: ["cpf", "cnpj", "documento", "taxid", "vatnumber"], match: .contains,
+             why: "tax and identity documents, wherever in the key (documentoRecebedor, cpfCnpj)"),
+        Rule(kind: .document, keys: ["document", "documentnumber", "vatid", "nationalid", "idnumber"], match: .suffix,
+             why: "documents in English keys (only as a suffix: documentUrl is a link, not a document)"),
         Rule(kind: .document, keys: ["rg", "ssn", "nif"], match: .exact, why: "identity documents whose short names end other words (org)"),
         Rule(kind: .phone, keys: ["phone", "fone", "celular", "mobile", "fax"], match: .contains, why: "phone numbers"),
     ]

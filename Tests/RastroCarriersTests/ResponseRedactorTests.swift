@@ -102,7 +102,7 @@ struct ResponseRedactorTests {
 
     /// Real bodies with a recipient's name, address or signature, and a few values from them that must go.
     static let corpusCases: [(file: String, contentType: String, gone: [String])] = [
-        ("fedex/karrio_fedex_track_v1.json", "application/json", ["John Taylor", "Sammy Smith", "1043 North Easy Street", "1234567890"]),
+        ("fedex/karrio_fedex_track_v1.json", "application/json", ["John Taylor", "Sammy Smith", "1043 North Easy Street", "\"1234567890\""]),
         ("fedex/active_shipping_fedex_delivered_with_signature.xml", "text/xml", ["AVILLALON", "6703 NW 7TH ST"]),
         ("correios/pacotevicio_proxyapp_objeto_delivered.json", "application/json", ["RUA DOS GRAFICOS", "JARDIM DO LAGO", "13050973"]),
     ]
