@@ -49,7 +49,7 @@ struct CarrierReplayCommandTests {
         let add = try RastroBinary.run(["shipment", "add", "acme", "AC1", "--data", data.path, "--carriers", carriers.path])
         #expect(add.status == 0, "\(add.output)")
         // The carrier polls every 2 s (broken polls back off to the same cadence): wait for three answers.
-        let polled = try eventually(timeout: 40) { server.requests().count >= 3 }
+        let polled = eventually(timeout: 40) { server.requests().count >= 3 }
         #expect(polled, "\(serve.logText)")
         #expect(serve.stop() == 0)
     }
