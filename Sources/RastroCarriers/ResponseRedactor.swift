@@ -191,18 +191,20 @@ public struct ResponseRedactor: Sendable {
     }
 }
 
-/// The body's text encoding: UTF-8 when it is valid, else Latin-1 (older carrier
-/// APIs), so redaction never turns a byte it does not touch into U+FFFD.
-struct TextCodec {
-    let utf8: Bool
+extension ResponseRedactor {
+    /// The body's text encoding: UTF-8 when it is valid, else Latin-1 (older carrier
+    /// APIs), so redaction never turns a byte it does not touch into U+FFFD.
+    struct TextCodec {
+        let utf8: Bool
 
-    init(_ body: [UInt8]) { utf8 = String(validating: body, as: UTF8.self) != nil }
+        init(_ body: [UInt8]) { utf8 = String(validating: body, as: UTF8.self) != nil }
 
-    func decode(_ bytes: ArraySlice<UInt8>) -> String {
-        utf8 ? String(decoding: bytes, as: UTF8.self) : String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
-    }
+        func decode(_ bytes: ArraySlice<UInt8>) -> String {
+            utf8 ? String(decoding: bytes, as: UTF8.self) : String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        }
 
-    func encode(_ text: String) -> [UInt8] {
-        utf8 ? Array(text.utf8) : text.unicodeScalars.map { $0.value < 256 ? UInt8($0.value) : UInt8(ascii: "?") }
+        func encode(_ text: String) -> [UInt8] {
+            utf8 ? Array(text.utf8) : text.unicodeScalars.map { $0.value < 256 ? UInt8($0.value) : UInt8(ascii: "?") }
+        }
     }
 }
