@@ -10,11 +10,11 @@ struct CarrierExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Write a carrier's stored responses as fixture files, personal data redacted.",
         discussion: """
-        For each stored response: <out>/<id>-response-<n>.<json|xml|html|txt> (the body) and
-        <out>/<id>-response-<n>-meta.json ({http_status, content_type, codes, received_at, poll_id, redacted}).
-        Names, addresses (street, number, complement, district, postal code), documents (CPF, CNPJ, tax ids),
-        phones, emails and who signed are replaced by placeholders of the same kind; codes, statuses, dates,
-        city, state, country and event descriptions stay (see Sources/RastroCarriers/ResponseRedactor.swift).
+        For each stored response: <out>/<id>-response-<n>.<json|xml|html|txt> (the body) and \
+        <out>/<id>-response-<n>-meta.json ({http_status, content_type, codes, received_at, poll_id, redacted}). \
+        Names, addresses (street, number, complement, district, postal code), documents (CPF, CNPJ, tax ids), \
+        phones, emails and who signed are replaced by placeholders of the same kind; codes, statuses, dates, \
+        city, state, country and event descriptions stay (see Sources/RastroCarriers/ResponseRedactor.swift). \
         Look the files over before committing them: redaction goes by field names and patterns.
         """
     )

@@ -9,13 +9,13 @@ struct CarrierReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Re-run a carrier script over its stored responses and show what it would change.",
         discussion: """
-        Parses each response rastro stored for the carrier (status, headers, body, the numbers asked for, `now` = when
-        it arrived) with the live script or the candidate given by --script, and compares with what was recorded:
-        the poll's outcome, events the replay finds that are not stored (would add), events stored by polls that it
+        Parses each response rastro stored for the carrier (status, headers, body, the numbers asked for, `now` = when \
+        it arrived) with the live script or the candidate given by --script, and compares with what was recorded: \
+        the poll's outcome, events the replay finds that are not stored (would add), events stored by polls that it \
         no longer finds (would lose), and the status. Prints the responses that differ and a summary; nothing is written.
 
-        Exit status: 0 when the replay is no worse than what was recorded, 2 when it is worse (fewer responses
-        tracked or more broken), 1 when nothing could be replayed (no responses, a script that does not load).
+        Exit status: 0 when the replay is no worse than what was recorded, 2 when it is worse (fewer responses \
+        tracked or more broken), 1 when nothing could be replayed (no responses, a script that does not load). \
         Use it to gate a deploy: `rastro carrier replay correios --script fixed.lua --since 3d && cp fixed.lua carriers/correios/carrier.lua`.
         """
     )
