@@ -11,8 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHIPMENTS=${1:-1000}; SECONDS_=${2:-20}; CONNECTIONS=${3:-32}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-swift build -c release --product rastro >/dev/null
-BIN=.build/release/rastro
+# Release build in its own folder, so it never waits on (or invalidates) the debug build's.
+BUILD=${RASTRO_BUILD:-.build-rel}
+swift build -c release --scratch-path "$BUILD" --product rastro >/dev/null
+BIN=$BUILD/release/rastro
 WORK=$(mktemp -d); trap 'kill $SERVE 2>/dev/null || true; rm -rf "$WORK"' EXIT
 KEY=$($BIN merchant add bench --data "$WORK/data" | sed -n 's/.*(shown once): //p')
 # A carrier that is never reached (polls fail fast and back off), so polling does not compete with pushes.

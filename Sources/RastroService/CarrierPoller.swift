@@ -19,15 +19,18 @@ public final class CarrierPoller: Sendable {
     let logger: Logger
     /// Receives `rastro_parse_seconds{carrier}`: the script's `parse` alone, without waiting for a Lua worker.
     let metrics: any MetricsFactory
+    /// CPU per stage, when the benchmark measures.
+    let stages: PollStages?
 
     public init(pool: LuaPool, client: CurlHTTPClient, logger: Logger = Logger(label: "rastro.poller"),
-                metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance, stages: PollStages? = nil,
                 configuration: @escaping @Sendable (String) -> [String: String] = { CarrierConfig.fromEnvironment(carrier: $0) }) {
         self.pool = pool
         self.client = client
         self.logger = logger
         self.metrics = metrics
         self.configuration = configuration
+        self.stages = stages
     }
 
     public func poll(_ version: CarrierVersion, batch: [DuePoll], owner: String, now: Timestamp) async -> PollReport {
@@ -52,10 +55,10 @@ public final class CarrierPoller: Sendable {
 
         do {
             if version.definition.hasAuth {
-                let token = try await tokens.token(for: version.id, now: now) { [pool, client, context] in
-                    let request = try await pool.withVM { vm in try CarrierRuntime.script(version, on: vm).authRequest(config: config, context: context) }
+                let token = try await tokens.token(for: version.id, now: now) { [pool, client, context, stages] in
+                    let request = try await pool.withVM { [stages] vm in try stages.lua { try CarrierRuntime.script(version, on: vm).authRequest(config: config, context: context) } }
                     let answer = try await client.perform(request, policy: policy)
-                    let parsed = try await pool.withVM { vm in try CarrierRuntime.script(version, on: vm).parseAuth(answer, config: config, context: context) }
+                    let parsed = try await pool.withVM { [stages] vm in try stages.lua { try CarrierRuntime.script(version, on: vm).parseAuth(answer, config: config, context: context) } }
                     switch parsed {
                     case .success(let token): return token
                     case .failure(let failure): throw AuthRefused(failure: failure)
@@ -63,17 +66,21 @@ public final class CarrierPoller: Sendable {
                 }
                 context.token = token.token
             }
-            let request = try await pool.withVM { [context] vm in
-                try CarrierRuntime.script(version, on: vm).request(codes: codes, config: config, context: context)
+            let request = try await pool.withVM { [context, stages] vm in
+                try stages.lua { try CarrierRuntime.script(version, on: vm).request(codes: codes, config: config, context: context) }
             }
+            let sent = ContinuousClock.now
             let answer = try await client.perform(request, policy: policy)
+            if let stages { let waited = ContinuousClock.now - sent; stages.addTransportWait(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000) }
             response = answer
             let parseTimer = CoreMetrics.Timer(label: "rastro_parse_seconds", dimensions: [("carrier", version.id)], factory: metrics)
-            let output = try await pool.withVM { [context] vm in
-                let script = try CarrierRuntime.script(version, on: vm)
-                let parseStarted = ContinuousClock.now
-                defer { parseTimer.recordNanoseconds((ContinuousClock.now - parseStarted).nanoseconds) }
-                return try script.parse(answer, codes: codes, context: context)
+            let output = try await pool.withVM { [context, stages] vm in
+                try stages.lua {
+                    let script = try CarrierRuntime.script(version, on: vm)
+                    let parseStarted = ContinuousClock.now
+                    defer { parseTimer.recordNanoseconds((ContinuousClock.now - parseStarted).nanoseconds) }
+                    return try script.parse(answer, codes: codes, context: context)
+                }
             }
             if case .whole(let failure) = output {
                 if failure.kind == .auth { await tokens.invalidate(version.id) }

@@ -7,7 +7,8 @@ struct CarrierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carrier",
         abstract: "Work with carrier scripts.",
-        subcommands: [CarrierTestCommand.self, CarrierDetectCommand.self, CarrierBenchCommand.self, CarrierFuzzCommand.self]
+        subcommands: [CarrierTestCommand.self, CarrierDetectCommand.self, CarrierBenchCommand.self, CarrierFuzzCommand.self,
+                      CarrierReplayCommand.self, CarrierExportCommand.self]
     )
 }
 

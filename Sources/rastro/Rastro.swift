@@ -5,7 +5,7 @@ struct Rastro: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rastro",
         abstract: "Self-hosted shipment tracking with carriers and rules as sandboxed Lua scripts.",
-        subcommands: [ServeCommand.self, StatusCommand.self, ShipmentCommand.self, MerchantCommand.self, RulesCommand.self, OutboxCommand.self, TrackCommand.self, CarrierCommand.self]
+        subcommands: [ServeCommand.self, StatusCommand.self, BenchCommand.self, ShipmentCommand.self, MerchantCommand.self, RulesCommand.self, OutboxCommand.self, TrackCommand.self, CarrierCommand.self]
     )
 }
 

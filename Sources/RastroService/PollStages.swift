@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// CPU time spent per stage of polling, for the benchmark's split (Lua, store).
+/// Thread CPU time: Lua runs on the pool's threads and the store on the caller's,
+/// so what is measured is the work of that stage, not time spent waiting.
+public final class PollStages: Sendable {
+    private let luaNanos = Atomic<Int64>(0)
+    private let storeNanos = Atomic<Int64>(0)
+    private let transportWaitNanos = Atomic<Int64>(0)
+
+    public init() {}
+
+    public var lua: Duration { .nanoseconds(luaNanos.load(ordering: .relaxed)) }
+    public var store: Duration { .nanoseconds(storeNanos.load(ordering: .relaxed)) }
+    /// Wall time requests spent in flight (overlapping; the carrier's and the network's time included).
+    public var transportWait: Duration { .nanoseconds(transportWaitNanos.load(ordering: .relaxed)) }
+
+    func addLua(_ nanos: Int64) { luaNanos.add(nanos, ordering: .relaxed) }
+    func addStore(_ nanos: Int64) { storeNanos.add(nanos, ordering: .relaxed) }
+    func addTransportWait(_ nanos: Int64) { transportWaitNanos.add(nanos, ordering: .relaxed) }
+
+    /// The calling thread's CPU time, in nanoseconds.
+    public static func threadCPU() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// The process's CPU time (user + system), in nanoseconds.
+    public static func processCPU() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension Optional where Wrapped == PollStages {
+    /// Runs `body`, adding its thread CPU time to the Lua stage when measuring.
+    func lua<T>(_ body: () throws -> T) rethrows -> T {
+        guard let stages = self else { return try body() }
+        let start = PollStages.threadCPU()
+        defer { stages.addLua(PollStages.threadCPU() - start) }
+        return try body()
+    }
+
+    func store<T>(_ body: () throws -> T) rethrows -> T {
+        guard let stages = self else { return try body() }
+        let start = PollStages.threadCPU()
+        defer { stages.addStore(PollStages.threadCPU() - start) }
+        return try body()
+    }
+}
