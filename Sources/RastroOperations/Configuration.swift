@@ -17,8 +17,7 @@ public struct Configuration: Sendable, Equatable {
     public var webhooks = WebhookSettings()
     public var outbox = OutboxSettings()
     public var metrics = MetricsSettings()
-    // [health] (carrier-health thresholds) goes here: `public var health = HealthSettings()`,
-    // its struct in its own file, and `.init(\.health)` at the end of `sections`.
+    public var health = HealthSettings()
 
     /// `[carrier.<id>]` tables: handed to the carrier's script as `config.<key>`;
     /// `RASTRO_<ID>_<KEY>` in the environment overrides a key (and is where secrets go).
@@ -33,7 +32,7 @@ public struct Configuration: Sendable, Equatable {
     /// Every section, in the order the example file lists them.
     static var sections: [AnySection] {
         [.init(\.server), .init(\.paths), .init(\.shop), .init(\.scheduler), .init(\.log), .init(\.mail),
-         .init(\.webhooks), .init(\.outbox), .init(\.metrics)]
+         .init(\.webhooks), .init(\.outbox), .init(\.metrics), .init(\.health)]
     }
 
     /// One row per setting, for documentation and the tests that keep docs and example complete.

@@ -94,9 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.lease = config.scheduler.lease
         let engine = notify.engine
         let pollMetrics = PollMetrics(factory: metrics)
-        let thresholds = try HealthThresholds.from(environment: environment)
+        let thresholds = config.health.thresholds
         let health = CarrierHealthService(store: store, thresholds: thresholds,
-                                          routing: engine.carrierAlertRouting(operatorEmail: environment["RASTRO_OPERATOR_EMAIL"]),
+                                          routing: engine.carrierAlertRouting(operatorEmail: config.health.operatorEmail),
                                           now: now, onTransition: { _ in deliverer.wake() })
         let scheduler = PollScheduler(store: store, registry: registry, poller: poller, settings: settings, now: now,
                                       notify: { change in
@@ -156,7 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }),
             .init(service: ClosureService(name: "outbox") { await deliverer.run() }),
-            .init(service: ClosureService(name: "carrier-health") { await health.run(every: .seconds(60)) }),
+            .init(service: ClosureService(name: "carrier-health") { await health.run(every: config.health.checkEvery) }),
             .init(service: ClosureService(name: "scheduler") {
                 // Polls start once the listener is up: the demo carrier's feed lives there.
                 while boundPort.withLock({ $0 }) == 0, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RastroCore
+import RastroOperations
 import RastroService
 import RastroStore
 
@@ -11,12 +12,13 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
         Reads the database; works with or without `rastro serve` running. Carriers in trouble come first.
         --check exits 2 when a carrier is broken and 1 when one is degraded (for cron or a monitoring probe).
-        Thresholds: RASTRO_HEALTH_* (see docs/carrier-health.md).
+        Thresholds: [health] of --config / RASTRO_CONFIG, overridden by RASTRO_HEALTH_* (see docs/carrier-health.md).
         """
     )
 
     @OptionGroup var dataOption: DataOption
     @OptionGroup var carriersOption: CarriersOption
+    @Option(help: "Configuration file (its [health] thresholds); default $RASTRO_CONFIG.") var config: String?
     @Flag(help: "JSON instead of a table.") var json = false
     @Flag(help: "Exit 2 if a carrier is broken, 1 if degraded.") var check = false
     @Flag(help: "Also list healthy carriers with no shipments.") var all = false
@@ -25,7 +27,9 @@ struct StatusCommand: AsyncParsableCommand {
         let store = try dataOption.openStore()
         let registry = CarrierRegistry(directory: URL(fileURLWithPath: carriersOption.carriers))
         registry.reload()
-        let thresholds = try HealthThresholds.from(environment: ProcessInfo.processInfo.environment)
+        // The same thresholds as `rastro serve`: the config file's [health], then RASTRO_HEALTH_*.
+        let environment = ProcessInfo.processInfo.environment
+        let thresholds = try Configuration.load(file: config ?? environment["RASTRO_CONFIG"], environment: environment).health.thresholds
         let now = Timestamp.now
         let report = try CarrierStatusReport.build(store: store, registry: registry, thresholds: thresholds, now: now)
         let carriers = report.carriers
