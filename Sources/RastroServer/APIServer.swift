@@ -58,6 +58,7 @@ public struct APIServer: Sendable {
 
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        router.add(middleware: StorageErrorMiddleware(logger: logger))
         router.get("/health") { _, _ -> Response in
             let ok = (try? store.writerPragma("journal_mode")) == "wal"
             return json(["status": ok ? "ok" : "degraded", "database": ok ? "ok" : "unavailable", "carriers": carriers.all.count],

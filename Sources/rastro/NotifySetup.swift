@@ -41,6 +41,10 @@ struct NotifySetup {
         if let base = environment["RASTRO_OUTBOX_RETRY_BASE"].flatMap(DurationText.parse) {
             settings.backoff = Backoff(base: base, cap: max(base, settings.backoff.cap))
         }
+        // How long a notification claimed by a process that died waits before another run sends it again.
+        if let lease = environment["RASTRO_OUTBOX_LEASE"].flatMap(DurationText.parse), lease > .zero {
+            settings.lease = lease
+        }
         delivererSettings = settings
     }
 

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+/// The crash soak (bench/soak.py) in its short form: the built binary killed with
+/// SIGKILL a dozen times while it polls and delivers, then drained and verified. The
+/// long form (200+ kills) is in docs/reliability.md.
+@Suite("Crash soak", .serialized)
+struct SoakTests {
+    @Test func aDozenKillsDuringPollingAndDeliveryLoseNothingAndStoreNothingTwice() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", RastroBinary.root.appendingPathComponent("bench/soak.py").path,
+                             "--binary", RastroBinary.executable.path, "--kills", "12", "--seed", "\(Int.random(in: 1...1_000_000))",
+                             "--initial", "8", "--per-run", "2", "--uptime", "0.3", "1.5", "--drain-timeout", "90", "--self-check"]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "RASTRO_CORPUS")
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("PASS") && text.contains("self-check:"), "\(text)")
+        // The table the soak prints: a run that killed nothing or delivered nothing proves nothing.
+        func figure(_ name: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+        }
+        #expect(figure("kills") == 12, "\(text)")
+        #expect((figure("events served") ?? 0) > 0 && (figure("notifications intended") ?? 0) > 0, "\(text)")
+        #expect(figure("lost") == 0 && figure("events stored twice") == 0 && figure("duplicates after dedup") == 0, "\(text)")
+    }
+}
