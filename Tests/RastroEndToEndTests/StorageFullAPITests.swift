@@ -47,7 +47,7 @@ struct StorageFullAPITests {
         let push = try JSONSerialization.data(withJSONObject: ["isDelivered": false, "deliveredDate": NSNull(), "events": events])
         let client = CurlHTTPClient()
         func send() async throws -> (Int, [String: String], [String: Any]) {
-            let r = try await client.perform(HTTPRequest(method: "PUT", url: "http://127.0.0.1:\(port)/api/oms/pvt/orders/1042-01/invoice/4587/tracking",
+            let r = try await client.perform(RastroCore.HTTPRequest(method: "PUT", url: "http://127.0.0.1:\(port)/api/oms/pvt/orders/1042-01/invoice/4587/tracking",
                                                          headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"],
                                                          body: Array(push), timeout: 20),
                                              policy: EgressPolicy(hosts: ["127.0.0.1"]))
