@@ -339,6 +339,7 @@ class Registrations:
         self.done = []
         self.next_number = 1
         self.lock = threading.Lock()
+        self.failure = None  # an answer no retry will change
 
     def add(self, count):
         with self.lock:
@@ -358,12 +359,11 @@ class Registrations:
             request = urllib.request.Request("http://127.0.0.1:%d/v1/shipments" % port, data=body, method="POST",
                                              headers={"Authorization": "Bearer " + self.key, "Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    status = response.status
+                urllib.request.urlopen(request, timeout=10).close()
             except urllib.error.HTTPError as e:
-                status = e.code
-                if status not in (409,):
-                    raise SystemExit("registering %s: HTTP %d %s" % (number, status, e.read().decode()))
+                if e.code != 409:
+                    self.failure = "registering %s: HTTP %d %s" % (number, e.code, e.read().decode())
+                    return
             except (OSError, http.client.HTTPException):
                 return  # the service went away; this one is sent again next run
             # 409: an earlier attempt was recorded but its answer was lost to a kill.
@@ -425,12 +425,13 @@ def verify(db_path, served, emails, webhooks):
     c["received but never intended"] = len(unique - set(intended))
     # After deduplication by id, the same notification must not arrive under two ids:
     # an email per (parcel, template), a webhook per (parcel, event, status, timeline length).
+    bodies = dict(webhooks)
     seen, after = set(), 0
     for kind, mid in unique:
         if kind == "email":
             meaning = ("email",) + tuple(intended.get((kind, mid), (None, mid, None))[1:])
         else:
-            body = next(b for h, b in webhooks if h == mid)
+            body = bodies[mid]
             d = body.get("data", {})
             meaning = ("webhook", body.get("type"), d.get("trackingNumber"), d.get("status"), len(d.get("events", [])))
         if meaning in seen:
@@ -579,6 +580,8 @@ def main():
         if sender:
             sender.join()  # it fails fast once the service is gone; one sender at a time
             sender = None
+        if registrations.failure:
+            raise SystemExit(registrations.failure)
         if (i + 1) % 25 == 0:
             print("  %d kills, %.0f s, %d shipments registered" % (i + 1, time.time() - started, len(registrations.done)), flush=True)
     soak_seconds = time.time() - started
@@ -592,6 +595,8 @@ def main():
     drained = False
     while time.time() < deadline:
         registrations.send(rastro.port)
+        if registrations.failure:
+            raise SystemExit(registrations.failure)
         if not registrations.pending:
             db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True, timeout=10)
             try:
