@@ -6,7 +6,8 @@ import Testing
 /// long form (200+ kills) is in docs/reliability.md.
 @Suite("Crash soak", .serialized)
 struct SoakTests {
-    @Test func aDozenKillsDuringPollingAndDeliveryLoseNothingAndStoreNothingTwice() throws {
+    @Test(.timeLimit(.minutes(5)))
+    func aDozenKillsDuringPollingAndDeliveryLoseNothingAndStoreNothingTwice() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", RastroBinary.root.appendingPathComponent("bench/soak.py").path,
@@ -15,13 +16,21 @@ struct SoakTests {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RASTRO_CORPUS")
         process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        // Output to a file and the exit awaited, not blocked on: a test thread held for the
+        // soak's half minute would starve the other suites' async tests of the shared pool.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-soak-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try handle.close()
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(text)")
         #expect(text.contains("PASS") && text.contains("self-check:"), "\(text)")
         // The table the soak prints: a run that killed nothing or delivered nothing proves nothing.
         func figure(_ name: String) -> Int? {
