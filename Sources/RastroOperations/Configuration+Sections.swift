@@ -129,11 +129,16 @@ public struct WebhookSettings: ConfigurationSection {
 public struct OutboxSettings: ConfigurationSection {
     public static let table = "outbox"
     public var retryBase: Duration = .seconds(30)
+    public var lease: Duration = .seconds(120)
     public init() {}
 
     public static var settings: [ConfigurationSetting<Self>] {
-        [.duration("retry_base", \.retryBase, minimum: .seconds(1), env: "RASTRO_OUTBOX_RETRY_BASE",
-                   "first retry delay of a notification; doubles, jittered, capped at 6 h, for about 3 days")]
+        [
+            .duration("retry_base", \.retryBase, minimum: .seconds(1), env: "RASTRO_OUTBOX_RETRY_BASE",
+                      "first retry delay of a notification; doubles, jittered, capped at 6 h, for about 3 days"),
+            .duration("lease", \.lease, minimum: .seconds(1), env: "RASTRO_OUTBOX_LEASE",
+                      "how long a notification being sent is held; one claimed by a process that died is sent again after it"),
+        ]
     }
 }
 

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
+import RastroStore
 
 /// A JSON error: `{"error": {"code": "...", "message": "...", "field": "..."}}` with its HTTP status.
 public struct APIError: Error, HTTPResponseError, Sendable {
-    private enum Kind: Sendable {
+    private enum Kind: Sendable, Equatable {
         case unauthorized, notFound, validation, conflict, tooLarge, idempotencyMismatch, tooManyRequests, badRequest
+        case storage(StoreError.StorageProblem)
     }
 
     private let kind: Kind
@@ -29,6 +31,16 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
     public static func tooManyRequests(_ message: String, retryAfter: Int) -> APIError { APIError(.tooManyRequests, message, retryAfter: retryAfter) }
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+    /// The database cannot take writes (disk full, read-only, I/O error): 503, try again later.
+    /// The message names the cause but not the SQL (that detail goes to the log).
+    public static func storage(_ problem: StoreError.StorageProblem) -> APIError {
+        let message = switch problem {
+        case .diskFull: "the server's disk is full: nothing of this request was recorded; try again later"
+        case .readOnly: "the server's database is read-only: nothing of this request was recorded; try again later"
+        case .ioError: "the server's disk failed: nothing of this request was recorded; try again later"
+        }
+        return APIError(.storage(problem), message, retryAfter: 30)
+    }
 
     public var status: HTTPResponse.Status {
         switch kind {
@@ -39,6 +51,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .tooLarge: .contentTooLarge
         case .tooManyRequests: .tooManyRequests
         case .badRequest: .badRequest
+        case .storage: .serviceUnavailable
         }
     }
 
@@ -52,6 +65,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .tooLarge: "too_large"
         case .tooManyRequests: "too_many_requests"
         case .badRequest: "bad_request"
+        case .storage(.diskFull): "disk_full"
+        case .storage(.readOnly): "database_read_only"
+        case .storage(.ioError): "storage_error"
         }
     }
 

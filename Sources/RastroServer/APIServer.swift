@@ -71,6 +71,7 @@ public struct APIServer: Sendable {
                          body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
             }
         }
+        router.add(middleware: StorageErrorMiddleware(logger: logger))
         router.get("/health") { _, _ -> Response in
             let ok = (try? store.writerPragma("journal_mode")) == "wal"
             return json(["status": ok ? "ok" : "degraded", "database": ok ? "ok" : "unavailable", "carriers": carriers.all.count],

@@ -9,7 +9,7 @@ enum OpenAPIDocument {
     static func body(_ schema: String) -> [String: Any] {
         ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]]
     }
-    nonisolated(unsafe) static let errors: [String: Any] = ["401": errorResponse, "404": errorResponse, "413": errorResponse, "422": errorResponse]
+    nonisolated(unsafe) static let errors: [String: Any] = ["401": errorResponse, "404": errorResponse, "413": errorResponse, "422": errorResponse, "503": errorResponse]
     nonisolated(unsafe) static let idParameter: [String: Any] = ["name": "id", "in": "path", "required": true, "schema": ["type": "integer", "format": "int64"]]
     nonisolated(unsafe) static let idempotencyKey: [String: Any] = [
         "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "maxLength": 200],

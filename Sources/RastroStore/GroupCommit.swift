@@ -51,6 +51,7 @@ final class GroupCommit: Sendable {
             }
             if jobs.isEmpty { return }
             let box = JobBox(jobs)
+            let cause = Mutex<(any Error)?>(nil)
             do {
                 let results = try await pool.write { db -> [ResultBox] in
                     box.jobs.map { job in
@@ -62,14 +63,18 @@ final class GroupCommit: Sendable {
                             }
                             return ResultBox(.success(value!))
                         } catch {
+                            if StoreError.database(error).storageProblem != nil { cause.withLock { $0 = $0 ?? error } }
                             return ResultBox(.failure(error))
                         }
                     }
                 }
                 for (job, result) in zip(jobs, results) { job.continuation.resume(with: result.result) }
             } catch {
-                // The transaction itself failed (disk full, say): nothing of it was written.
-                for job in jobs { job.continuation.resume(throwing: error) }
+                // The transaction itself failed: nothing of it was written. On a full disk SQLite
+                // rolls the whole transaction back, and the jobs only see "transaction was
+                // aborted"; the job that hit the disk's limit tells them all why.
+                let reason = cause.withLock { $0 } ?? error
+                for job in jobs { job.continuation.resume(throwing: reason) }
             }
         }
     }

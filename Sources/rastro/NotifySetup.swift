@@ -48,6 +48,8 @@ struct NotifySetup {
         settings.allowPrivateWebhooks = configuration.webhooks.allowPrivate
         let base = configuration.outbox.retryBase
         settings.backoff = Backoff(base: base, cap: max(base, settings.backoff.cap))
+        // How long a notification claimed by a process that died waits before another run sends it again.
+        settings.lease = configuration.outbox.lease
         delivererSettings = settings
     }
 
