@@ -33,7 +33,7 @@ enum ShipmentJSON {
     }
 
     static func data(_ object: Any) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+        JSONText.bytes(object)
     }
 }
 
