@@ -9,6 +9,7 @@
 #   RASTRO_BIN     rastro binary to time (default: a release build in .build-rel, built here)
 #   MAX_SECONDS    time bound per body for karrio's runs (default 3)
 #
+# Every figure is also left in .build-karrio/rastro.json and .build-karrio/compare.json.
 # karrio and its carrier extensions are installed once into .build-karrio/venv (gitignored
 # through .build-*/), pinned below; nothing of karrio is committed.
 set -euo pipefail
@@ -44,12 +45,11 @@ if [ -z "${RASTRO_BIN:-}" ]; then
   RASTRO_BIN=.build-rel/release/rastro
 fi
 
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 # Only the carriers that have karrio bodies; rastro times each body after 10 warm-up runs.
 CARRIERS=$(cd "$CORPUS" && ls -d */karrio_* | cut -d/ -f1 | sort -u)
 echo "timing rastro ($RASTRO_BIN, $RUNS runs per body)" >&2
 # shellcheck disable=SC2086
-"$RASTRO_BIN" carrier bench --carriers carriers --corpus "$CORPUS" --runs "$RUNS" --json $CARRIERS > "$WORK/rastro.json"
+"$RASTRO_BIN" carrier bench --carriers carriers --corpus "$CORPUS" --runs "$RUNS" --json $CARRIERS > .build-karrio/rastro.json
 echo "timing karrio" >&2
-"$VENV/bin/python" bench/karrio_compare.py --corpus "$CORPUS" --rastro-json "$WORK/rastro.json" \
-  --runs "$RUNS" --max-seconds "$MAX_SECONDS" --json-out .build-karrio/last.json
+"$VENV/bin/python" bench/karrio_compare.py --corpus "$CORPUS" --rastro-json .build-karrio/rastro.json \
+  --runs "$RUNS" --max-seconds "$MAX_SECONDS" --json-out .build-karrio/compare.json
