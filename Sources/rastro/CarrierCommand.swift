@@ -98,10 +98,23 @@ struct CarrierBenchCommand: AsyncParsableCommand {
     @Option(help: "Timed runs per body (after 10 warm-up runs).")
     var runs = 200
 
+    @Flag(help: "One JSON object with every body's median instead of the table (for bench/karrio_compare.sh).")
+    var json = false
+
     func run() async throws {
         let path = corpus ?? ProcessInfo.processInfo.environment["RASTRO_CORPUS"] ?? "../shared/corpus"
         let corpusURL = FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         let rows = try ParseBenchmark(carriersDirectory: URL(fileURLWithPath: carriersOption.carriers), corpusDirectory: corpusURL, runs: runs).run(ids: ids)
+        if json {
+            let bodies: [[String: Any]] = rows.map { r in
+                ["carrier": r.carrier, "body": r.name, "bytes": r.bytes,
+                 "median_us": r.failed == nil ? r.medianMicroseconds as Any : NSNull(), "error": r.failed.map { $0 as Any } ?? NSNull()]
+            }
+            let object: [String: Any] = ["runs": runs, "bodies": bodies]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         print("carrier          body                                                   bytes   median µs")
         for r in rows {
             let us = r.failed == nil ? String(format: "%9.1f", r.medianMicroseconds) : "   failed"
