@@ -4,6 +4,7 @@ import RastroCarriers
 import RastroCore
 import RastroScripting
 import RastroStore
+import Synchronization
 
 /// Runs the rules: turns a shipment change into notification intents.
 ///
@@ -187,7 +188,18 @@ public final class RulesEngine: @unchecked Sendable {
     }
 
     /// The local time in `zone`, plus the next UTC time of each local hour (`next["08:00"]`).
+    /// The last clock made: every change of a poll or push shares its `now`, and the
+    /// 24 `next` times were a visible share of a recorded poll's CPU.
+    private static let lastClock = Mutex<(now: Timestamp, zone: String, value: LuaValue)?>(nil)
+
     static func clock(now: Timestamp, zone: String) -> LuaValue {
+        if let hit = lastClock.withLock({ $0 }), hit.now == now, hit.zone == zone { return hit.value }
+        let value = makeClock(now: now, zone: zone)
+        lastClock.withLock { $0 = (now, zone, value) }
+        return value
+    }
+
+    private static func makeClock(now: Timestamp, zone: String) -> LuaValue {
         let offset = EventZone.offsetSeconds(zone, at: now)
         let local = now.components(offsetSeconds: offset)
         let days = (now.secondsSinceEpoch + Int64(offset)).floorDiv(86400)
@@ -197,7 +209,7 @@ public final class RulesEngine: @unchecked Sendable {
         for hour in 0..<24 {
             var wait = Int64(hour * 3600) - localSeconds
             if wait <= 0 { wait += 86400 }
-            next[String(format: "%02d:00", hour)] = .string((now + .seconds(wait)).iso8601)
+            next[(hour < 10 ? "0" : "") + "\(hour):00"] = .string((now + .seconds(wait)).iso8601)
         }
         return .table(LuaTable(fields: [
             "zone": .string(zone), "hour": .integer(Int64(local.hour)), "minute": .integer(Int64(local.minute)),

@@ -12,7 +12,8 @@ extension Store {
             // A webhook goes only to an endpoint the merchant set up (with its secret) and has not been disabled.
             if intent.kind == .webhook {
                 guard let name = intent.endpoint,
-                      let endpoint = try WebhookEndpoint.filter(Column("merchant_id") == merchantId && Column("name") == name).fetchOne(db),
+                      let endpoint = try WebhookEndpoint.fetchOne(db.cachedStatement(sql: "SELECT * FROM webhook_endpoint WHERE merchant_id = ? AND name = ?"),
+                                                                  arguments: [merchantId, name]),
                       endpoint.disabledAt == nil else { continue }
             }
             let dedupe = StableHash.fnv1a64("\(shipmentId.map(String.init) ?? "-")\u{1F}\(changeKey)\u{1F}\(intent.key)")

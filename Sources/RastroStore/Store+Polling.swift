@@ -198,7 +198,8 @@ extension Store {
             var merchants: [Int64: Merchant] = [:]
             var outcomes: [String: Int] = [:]
             for item in report.items {
-                guard var shipment = try Shipment.fetchOne(db, key: item.shipmentId) else { continue }
+                guard var shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
+                                                            arguments: [item.shipmentId]) else { continue }
                 let before = shipment.status
                 var added: [TrackingEvent] = []
                 let policyOutcome: PollPolicy.Outcome
@@ -284,8 +285,9 @@ extension Store {
     /// returns the effective timeline, oldest first.
     @discardableResult
     func applyStatus(_ shipment: inout Shipment, db: Database) throws -> [TrackingEvent] {
-        let events = try EventRecord.filter(Column("shipment_id") == shipment.id!)
-            .order(Column("occurred_at").desc, Column("id").desc).fetchAll(db).map(\.event)
+        // A cached statement: this runs for every shipment of every poll and push.
+        let events = try EventRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM event WHERE shipment_id = ? ORDER BY occurred_at DESC, id DESC"),
+                                              arguments: [shipment.id!]).map(\.event)
         let timeline = ShipmentStatus.effectiveTimeline(events)
         let derived = ShipmentStatus.derive(from: events)
         if shipment.status == .expired {
