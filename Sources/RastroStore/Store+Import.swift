@@ -58,6 +58,7 @@ extension Store {
 
     /// Folds the WAL into the database file (so its size is the data's).
     public func checkpoint() throws {
-        try write { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        // Outside a transaction: SQLite refuses a checkpoint inside one ("table is locked").
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 }

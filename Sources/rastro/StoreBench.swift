@@ -10,7 +10,7 @@ struct StoreBench: AsyncParsableCommand {
         commandName: "store",
         abstract: "With N active shipments (3 events each): import time, database bytes per shipment, time to claim 1,000 due polls, serve's resident memory.",
         discussion: """
-        Shipments are Correios numbers, their next polls spread over 6 h (2 % due now), as in steady state.
+        Shipments are Correios numbers, their next polls spread over 6 h (5 % due now), as in steady state.
         `rastro serve` then runs on that database for --serve-seconds against bench/correios_feed.py (the
         script's own rate limit applies), and its resident set size is read from /proc.
         """
@@ -45,7 +45,7 @@ struct StoreBench: AsyncParsableCommand {
                     shipment: NewShipment(carrier: "correios", trackingNumber: S10.number(serial: i), orderId: "order-\(i)",
                                           customerEmail: "customer\(i)@example.com", customerLocale: "pt-BR"),
                     events: history,
-                    nextPollAt: i % 50 == 0 ? now - .seconds(1) : now + .seconds(Int64(60 + i % 21_600)))
+                    nextPollAt: i % 20 == 0 ? now - .seconds(1) : now + .seconds(Int64(60 + i % 21_600)))
             }
             _ = try store.importShipments(list, merchantId: merchant.id!, now: now)
         }
