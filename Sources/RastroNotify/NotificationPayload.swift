@@ -16,9 +16,15 @@ public enum NotificationPayload {
             self.trackingURL = trackingURL
         }
         public func url(for code: String) -> String? {
-            let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-            return trackingURL.map { $0.replacingOccurrences(of: "{code}", with: code.addingPercentEncoding(withAllowedCharacters: unreserved) ?? code) }
+            guard let trackingURL else { return nil }
+            // Tracking numbers are letters and digits almost always: percent-encode only when needed.
+            let plain = code.utf8.allSatisfy { Self.unreserved.contains($0) }
+            let encoded = plain ? code : code.addingPercentEncoding(withAllowedCharacters: Self.unreservedSet) ?? code
+            return trackingURL.replacing("{code}", with: encoded)
         }
+
+        private static let unreserved = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
+        private static let unreservedSet = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
     }
 
     /// Template variables for an email (labels are added at rendering, in the email's locale).

@@ -52,7 +52,7 @@ public final class RulesEngine: @unchecked Sendable {
         if let latest = change.timeline.last { ctx["latest_event"] = Self.event(latest) }
         let requested = run(hook, merchant: change.merchant.name, ctx: .table(LuaTable(fields: ctx)))
         return build(requested, shipment: change.shipment, merchant: change.merchant, from: change.from, to: change.to,
-                     timeline: change.timeline, now: now)
+                     timeline: change.timeline, now: now, endpoints: change.webhookEndpoints)
     }
 
     public func intentsForRegistration(shipment: Shipment, merchant: Merchant, now: Timestamp) -> [OutboxIntent] {
@@ -128,7 +128,8 @@ public final class RulesEngine: @unchecked Sendable {
         }
         switch t["kind"].stringValue {
         case "email":
-            guard let template = t["template"].stringValue, template.range(of: "^[a-z0-9_]+$", options: .regularExpression) != nil else {
+            guard let template = t["template"].stringValue, !template.isEmpty,
+                  template.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }) else {
                 throw RuleError(file: place, "email{} needs template = \"name\" (lowercase letters, digits, _)")
             }
             return Requested(kind: .email(template: template, to: t["to"].stringValue, locale: t["locale"].stringValue), at: at)
@@ -143,8 +144,10 @@ public final class RulesEngine: @unchecked Sendable {
     }
 
     /// Intents with their payload snapshots; emails without a recipient are dropped.
+    /// `endpoints`: the merchant's enabled webhook endpoints when known; webhooks to others
+    /// are not built (the outbox would drop them).
     func build(_ requested: [Requested], shipment: Shipment, merchant: Merchant, from: TrackingStatus?, to: TrackingStatus,
-               timeline: [TrackingEvent], now: Timestamp) -> [OutboxIntent] {
+               timeline: [TrackingEvent], now: Timestamp, endpoints: Set<String>? = nil) -> [OutboxIntent] {
         let carrier = carrier(shipment.carrier)
         var out: [OutboxIntent] = []
         for request in requested {
@@ -160,6 +163,7 @@ public final class RulesEngine: @unchecked Sendable {
                                         locale: locale ?? shipment.customerLocale ?? merchant.defaultLocale,
                                         payload: NotificationPayload.json(variables), key: "email:\(template):\(recipient)", notBefore: request.at))
             case .webhook(let endpoint, let event):
+                if let endpoints, !endpoints.contains(endpoint) { continue }
                 let body = NotificationPayload.webhookBody(event: event, shipment: shipment, carrier: carrier, from: from, to: to,
                                                            timeline: timeline, now: now)
                 out.append(OutboxIntent(kind: .webhook, endpoint: endpoint, event: event, payload: NotificationPayload.json(body),

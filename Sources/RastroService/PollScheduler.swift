@@ -146,13 +146,12 @@ public final class PollScheduler: Sendable {
         // Only built when a failure is logged (metadata is an autoclosure).
         let shipments = { batch.map { String($0.shipmentId) }.joined(separator: ",") }
         do {
-            let recording = try poller.stages.store {
-                try store.recordPoll(report, now: finished, decide: { shipment, outcome in
-                    (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
-                                                              consecutiveFailures: shipment.pollFailures, now: finished,
-                                                              unit: unitByShipment[shipment.id!] ?? 0.5)
-                }, notify: notify)
-            }
+            let recording = try await store.recordPoll(report, now: finished, decide: { shipment, outcome in
+                (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
+                                                          consecutiveFailures: shipment.pollFailures, now: finished,
+                                                          unit: unitByShipment[shipment.id!] ?? 0.5)
+            }, notify: notify)
+            poller.stages?.addStore(recording.cpuNanos)
             for change in recording.changes where change.from != change.to {
                 logger.info("status changed", metadata: [
                     "carrier": "\(version.id)", "shipment": "\(change.shipment.id!)", "tracking": "\(change.shipment.trackingNumber)", "poll": "\(recording.pollId)",

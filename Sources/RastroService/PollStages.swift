@@ -1,11 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import RastroCore
 import Synchronization
 
 /// CPU time spent per stage of polling, for the benchmark's split (Lua, store).
-/// Thread CPU time: Lua runs on the pool's threads and the store on the caller's,
-/// so what is measured is the work of that stage, not time spent waiting.
+/// Thread CPU time: Lua runs on the pool's threads and the store on its writer's
+/// (measured there, see `PollRecording.cpuNanos`), so what is measured is the
+/// work of that stage, not time spent waiting.
 public final class PollStages: Sendable {
     private let luaNanos = Atomic<Int64>(0)
     private let storeNanos = Atomic<Int64>(0)
@@ -19,22 +18,14 @@ public final class PollStages: Sendable {
     public var transportWait: Duration { .nanoseconds(transportWaitNanos.load(ordering: .relaxed)) }
 
     func addLua(_ nanos: Int64) { luaNanos.add(nanos, ordering: .relaxed) }
-    func addStore(_ nanos: Int64) { storeNanos.add(nanos, ordering: .relaxed) }
+    public func addStore(_ nanos: Int64) { storeNanos.add(nanos, ordering: .relaxed) }
     func addTransportWait(_ nanos: Int64) { transportWaitNanos.add(nanos, ordering: .relaxed) }
 
     /// The calling thread's CPU time, in nanoseconds.
-    public static func threadCPU() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    public static func threadCPU() -> Int64 { CPUClock.thread() }
 
     /// The process's CPU time (user + system), in nanoseconds.
-    public static func processCPU() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    public static func processCPU() -> Int64 { CPUClock.process() }
 }
 
 extension Optional where Wrapped == PollStages {
@@ -46,10 +37,4 @@ extension Optional where Wrapped == PollStages {
         return try body()
     }
 
-    func store<T>(_ body: () throws -> T) rethrows -> T {
-        guard let stages = self else { return try body() }
-        let start = PollStages.threadCPU()
-        defer { stages.addStore(PollStages.threadCPU() - start) }
-        return try body()
-    }
 }

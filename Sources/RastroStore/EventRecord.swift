@@ -47,7 +47,7 @@ public struct EventRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
         state = event.location?.state
         country = event.location?.country
         postalCode = event.location?.postalCode
-        destination = event.destination.flatMap { try? String(decoding: JSONEncoder().encode($0), as: UTF8.self) }
+        destination = event.destination?.columnJSON
         retractsPrevious = event.retractsPrevious
         self.source = source
         self.pollId = pollId
@@ -58,7 +58,7 @@ public struct EventRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
         let location = EventLocation(facility: facility, city: city, district: district, state: state, country: country, postalCode: postalCode)
         return TrackingEvent(occurredAt: occurredAt, zone: zone, status: status, code: code, subcode: subcode, description: description,
                              location: location.isEmpty ? nil : location,
-                             destination: destination.flatMap { try? JSONDecoder().decode(EventLocation.self, from: Data($0.utf8)) },
+                             destination: destination.flatMap(EventLocation.init(columnJSON:)),
                              retractsPrevious: retractsPrevious)
     }
 

@@ -35,12 +35,10 @@ extension Store {
                 guard db.changesCount > 0 else { continue }
                 added += 1
                 guard !item.events.isEmpty else { continue }
-                let id = db.lastInsertedRowID
-                _ = try Self.insertEvents(item.events, shipmentId: id, carrier: s.carrier, source: .manual, pollId: nil, now: now, db: db)
-                var shipment = try Shipment.fetchOne(db, key: id)!
-                try applyStatus(&shipment, db: db)
+                var shipment = try Shipment.fetchOne(db, key: db.lastInsertedRowID)!
+                let merge = try Self.mergeEvents(item.events, into: &shipment, carrier: s.carrier, source: .manual, pollId: nil, now: now, db: db)
                 shipment.statusChangedAt = now
-                try shipment.update(db)
+                try shipment.updateRow(db, lastEventAt: merge.added.isEmpty ? nil : now)
             }
             return added
         }

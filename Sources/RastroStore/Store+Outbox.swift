@@ -17,15 +17,20 @@ extension Store {
                       endpoint.disabledAt == nil else { continue }
             }
             let dedupe = StableHash.fnv1a64("\(shipmentId.map(String.init) ?? "-")\u{1F}\(changeKey)\u{1F}\(intent.key)")
-            var row = OutboxRecord(
+            let row = OutboxRecord(
                 messageId: "rastro-\(dedupe)-\(shipmentId.map(String.init) ?? "0")", dedupeKey: dedupe, merchantId: merchantId,
                 shipmentId: shipmentId, kind: intent.kind, template: intent.template, recipient: intent.recipient,
                 locale: intent.locale, endpoint: intent.endpoint, event: intent.event, payload: intent.payload,
                 status: .pending, attempts: 0, nextAttemptAt: max(now, intent.notBefore ?? now), createdAt: now)
-            try row.insert(db, onConflict: .ignore)
-            if db.changesCount > 0 { inserted += 1 }
+            if try row.insertIgnoringDuplicate(db) { inserted += 1 }
         }
         return inserted
+    }
+
+    /// The names of a merchant's webhook endpoints that are not disabled.
+    static func enabledEndpoints(merchantId: Int64, db: Database) throws -> Set<String> {
+        try Set(String.fetchAll(db.cachedStatement(sql: "SELECT name FROM webhook_endpoint WHERE merchant_id = ? AND disabled_at IS NULL"),
+                                arguments: [merchantId]))
     }
 
     /// Claims due notifications, oldest due first; a claim holds a row until `leaseUntil`.

@@ -87,6 +87,12 @@ public struct ShipmentChange: Sendable, Hashable {
     public var to: TrackingStatus
     /// Events stored for the first time by this change, newest first (as carriers list them).
     public var newEvents: [TrackingEvent]
+    /// Their identities when the store already computed them (the change key reuses them).
+    var newEventIdentities: [String]?
+    /// The merchant's enabled webhook endpoints when the store looked them up; nil when
+    /// unknown. Rules skip building bodies for endpoints that don't exist (the outbox
+    /// would drop them anyway).
+    public var webhookEndpoints: Set<String>?
     /// The shipment's effective timeline after the change, oldest first.
     public var timeline: [TrackingEvent]
     /// When the change was recorded (the `now` of the poll or push that made it).
@@ -94,6 +100,13 @@ public struct ShipmentChange: Sendable, Hashable {
 
     public init(shipment: Shipment, merchant: Merchant, from: TrackingStatus, to: TrackingStatus, newEvents: [TrackingEvent],
                 timeline: [TrackingEvent], at: Timestamp) {
+        self.init(shipment: shipment, merchant: merchant, from: from, to: to, newEvents: newEvents, newEventIdentities: nil, timeline: timeline, at: at)
+    }
+
+    init(shipment: Shipment, merchant: Merchant, from: TrackingStatus, to: TrackingStatus, newEvents: [TrackingEvent],
+         newEventIdentities: [String]?, webhookEndpoints: Set<String>? = nil, timeline: [TrackingEvent], at: Timestamp) {
+        self.newEventIdentities = newEventIdentities
+        self.webhookEndpoints = webhookEndpoints
         self.at = at
         self.shipment = shipment
         self.merchant = merchant
@@ -106,7 +119,7 @@ public struct ShipmentChange: Sendable, Hashable {
     /// What makes this change this change: the transition and the events that caused it.
     /// The same change seen twice has the same key, so its notifications are written once.
     public func key(carrier: String) -> String {
-        "\(from.rawValue)>\(to.rawValue)|" + newEvents.map { $0.identity(carrier: carrier) }.sorted().joined(separator: ",")
+        "\(from.rawValue)>\(to.rawValue)|" + (newEventIdentities ?? newEvents.map { $0.identity(carrier: carrier) }).sorted().joined(separator: ",")
     }
 }
 
@@ -123,6 +136,8 @@ public struct PollRecording: Sendable {
     /// What the poll said about the integration (nil for a poll that covered no shipment).
     public var verdict: PollVerdict?
     public var shape: String
+    /// CPU time the writer spent recording it (rules included; the shared commit not).
+    public var cpuNanos: Int64 = 0
 }
 
 extension Store {
@@ -175,10 +190,15 @@ extension Store {
     ///
     /// `decide` is the scheduler's pure policy, called inside the transaction with the
     /// shipment as it will be after this poll (new status, failure count).
+    ///
+    /// Asynchronous and group-committed: polls finishing together share one
+    /// transaction and one fsync, and no caller's thread blocks on the writer
+    /// (blocking the two threads of the cooperative pool stalled everything else).
     public func recordPoll(_ report: PollReport, now: Timestamp,
                            decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision,
-                           notify: ChangeNotifier? = nil) throws -> PollRecording {
-        try write { db in
+                           notify: ChangeNotifier? = nil) async throws -> PollRecording {
+        try await groupWrite { db in
+            let cpuStart = CPUClock.thread()
             var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
                                   finishedAt: now, durationMs: report.durationMs, httpStatus: report.response?.status,
                                   outcome: report.outcome, error: report.error,
@@ -195,22 +215,22 @@ extension Store {
             var changes: [ShipmentChange] = []
             var newEventCount = 0
             var notifications = 0
-            var merchants: [Int64: Merchant] = [:]
+            var merchants: [Int64: (merchant: Merchant, endpoints: Set<String>)] = [:]
             var outcomes: [String: Int] = [:]
             for item in report.items {
                 guard var shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
                                                             arguments: [item.shipmentId]) else { continue }
                 let before = shipment.status
-                var added: [TrackingEvent] = []
+                var merge: EventMerge?
                 let policyOutcome: PollPolicy.Outcome
                 switch item.outcome {
                 case .tracked(let result):
-                    added = try Self.insertEvents(result.events, shipmentId: item.shipmentId, carrier: report.carrier, source: .poll,
-                                                  pollId: pollId, now: now, db: db)
+                    merge = try Self.mergeEvents(result.events, into: &shipment, carrier: report.carrier, source: .poll,
+                                                 pollId: pollId, now: now, db: db)
                     if let eta = result.estimatedDelivery { shipment.estimatedDelivery = eta }
                     if let signedAt = result.deliveredAt { shipment.deliveredAt = signedAt }
                     policyOutcome = .answered
-                    outcomes[added.isEmpty ? "unchanged" : "new_events", default: 0] += 1
+                    outcomes[merge!.added.isEmpty ? "unchanged" : "new_events", default: 0] += 1
                 case .failed(let failure):
                     switch failure.kind {
                     case .notFound, .invalidNumber: policyOutcome = .answered
@@ -219,8 +239,9 @@ extension Store {
                     }
                     outcomes[failure.kind.rawValue, default: 0] += 1
                 }
+                let added = merge?.added ?? []
                 newEventCount += added.count
-                let timeline = try applyStatus(&shipment, db: db)
+                let timeline = try merge?.timeline ?? Self.applyStatus(&shipment, db: db)
                 if case .answered = policyOutcome { shipment.pollFailures = 0 } else { shipment.pollFailures += 1 }
                 shipment.lastPolledAt = now
                 shipment.lastOutcome = item.outcome.label(newEvents: !added.isEmpty)
@@ -237,11 +258,13 @@ extension Store {
                     }
                 }
                 if shipment.status != before { shipment.statusChangedAt = now }
-                try shipment.update(db)
+                try shipment.updateRow(db, lastEventAt: added.isEmpty ? nil : now)
                 if shipment.status != before || !added.isEmpty {
-                    let merchant = try merchants[shipment.merchantId] ?? Merchant.fetchOne(db, key: shipment.merchantId)!
-                    merchants[shipment.merchantId] = merchant
-                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline, at: now)
+                    let (merchant, endpoints) = try merchants[shipment.merchantId]
+                        ?? (Merchant.fetchOne(db, key: shipment.merchantId)!, Self.enabledEndpoints(merchantId: shipment.merchantId, db: db))
+                    merchants[shipment.merchantId] = (merchant, endpoints)
+                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added,
+                                                newEventIdentities: merge?.addedIdentities, webhookEndpoints: endpoints, timeline: timeline, at: now)
                     changes.append(change)
                     if let notify {
                         notifications += try Self.insertOutbox(notify(change), changeKey: change.key(carrier: report.carrier),
@@ -262,45 +285,8 @@ extension Store {
                     """, arguments: [report.carrier, hour, outcome, count])
             }
             return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications,
-                                 verdict: verdict, shape: poll.shape ?? ResponseShape.noResponse)
+                                 verdict: verdict, shape: poll.shape ?? ResponseShape.noResponse, cpuNanos: CPUClock.thread() - cpuStart)
         }
-    }
-
-    /// Stores events not seen before (by identity); returns those, in the order given.
-    static func insertEvents(_ events: [TrackingEvent], shipmentId: Int64, carrier: String, source: EventRecord.Source,
-                             pollId: Int64?, now: Timestamp, db: Database) throws -> [TrackingEvent] {
-        var added: [TrackingEvent] = []
-        for event in events.reversed() {  // carriers list newest first; store oldest first
-            var record = EventRecord(shipmentId: shipmentId, carrier: carrier, event: event, source: source, pollId: pollId, recordedAt: now)
-            try record.insert(db, onConflict: .ignore)
-            if db.changesCount > 0 { added.insert(event, at: 0) }
-        }
-        if !added.isEmpty {
-            try db.execute(sql: "UPDATE shipment SET last_event_at = ? WHERE id = ?", arguments: [now, shipmentId])
-        }
-        return added
-    }
-
-    /// Re-derives a shipment's status from all its stored events (a pure function of them);
-    /// returns the effective timeline, oldest first.
-    @discardableResult
-    func applyStatus(_ shipment: inout Shipment, db: Database) throws -> [TrackingEvent] {
-        // A cached statement: this runs for every shipment of every poll and push.
-        let events = try EventRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM event WHERE shipment_id = ? ORDER BY occurred_at DESC, id DESC"),
-                                              arguments: [shipment.id!]).map(\.event)
-        let timeline = ShipmentStatus.effectiveTimeline(events)
-        let derived = ShipmentStatus.derive(from: events)
-        if shipment.status == .expired {
-            // Expired stays expired unless a later event shows where the parcel went.
-            if derived.isTerminal { shipment.status = derived }
-            return timeline
-        }
-        if events.isEmpty { return timeline }
-        shipment.status = derived
-        if derived == .delivered, shipment.deliveredAt == nil {
-            shipment.deliveredAt = timeline.last(where: { $0.status == .delivered })?.occurredAt
-        }
-        return timeline
     }
 
     /// Poll outcomes of a carrier since `since`, by outcome (the material of carrier health).

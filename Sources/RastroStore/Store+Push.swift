@@ -13,14 +13,16 @@ extension Store {
                 throw StoreError.notFound("shipment \(shipmentId)")
             }
             let before = shipment.status
-            let added = try Self.insertEvents(events, shipmentId: shipmentId, carrier: shipment.carrier, source: source, pollId: nil, now: now, db: db)
-            let timeline = try self.applyStatus(&shipment, db: db)
+            let merge = try Self.mergeEvents(events, into: &shipment, carrier: shipment.carrier, source: source, pollId: nil, now: now, db: db)
+            let added = merge.added, timeline = merge.timeline
             if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
             if shipment.status != before { shipment.statusChangedAt = now }
-            try shipment.update(db)
+            try shipment.updateRow(db, lastEventAt: added.isEmpty ? nil : now)
             guard shipment.status != before || !added.isEmpty else { return (shipment, nil) }
             let merchant = try Merchant.fetchOne(db, key: merchantId)!
-            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added, timeline: timeline, at: now)
+            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added,
+                                        newEventIdentities: merge.addedIdentities,
+                                        webhookEndpoints: try Self.enabledEndpoints(merchantId: merchantId, db: db), timeline: timeline, at: now)
             if let notify {
                 _ = try Self.insertOutbox(notify(change), changeKey: change.key(carrier: shipment.carrier), merchantId: merchantId,
                                           shipmentId: shipmentId, now: now, db: db)

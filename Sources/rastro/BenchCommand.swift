@@ -37,6 +37,7 @@ struct PollsBench: AsyncParsableCommand {
     @Option(help: "Rules folder.") var rules: String = "rules"
     @Option(help: "The loopback Correios (default: bench/correios_feed.py, started and stopped here).") var feed: String = "bench/correios_feed.py"
     @Option(help: "Lua states.") var luaStates: Int = LuaPool.defaultSize
+    @Option(help: "Requests in flight (the script's own limit, 4, is Correios' politeness, not rastro's).") var concurrency: Int = 16
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -45,7 +46,8 @@ struct PollsBench: AsyncParsableCommand {
             return handler
         }
         let source = try String(contentsOf: URL(fileURLWithPath: carriersOption.carriers).appendingPathComponent("correios/carrier.lua"), encoding: .utf8)
-        guard source.contains("per_second = 10,") else { throw ValidationError("carriers/correios/carrier.lua: expected `per_second = 10,` to lift") }
+        let limits = "limits = { concurrency = 4, per_second = 10, batch = 50 }"
+        guard source.contains(limits) else { throw ValidationError("carriers/correios/carrier.lua: expected `\(limits)` to lift") }
         let feedProcess = try FeedProcess(script: feed)
         defer { feedProcess.stop() }
         emit("shipments  wall s  polls/s  requests  CPU ms/poll  Lua µs/poll  store µs/poll  rest µs/poll  feed CPU ms/poll  events  outbox")
@@ -54,7 +56,7 @@ struct PollsBench: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: root) }
             let carriers = root.appendingPathComponent("carriers/correios")
             try FileManager.default.createDirectory(at: carriers, withIntermediateDirectories: true)
-            try source.replacingOccurrences(of: "per_second = 10,", with: "per_second = 100000,")
+            try source.replacingOccurrences(of: limits, with: "limits = { concurrency = \(concurrency), per_second = 100000, batch = 50 }")
                 .write(to: carriers.appendingPathComponent("carrier.lua"), atomically: true, encoding: .utf8)
             let store = try Store.open(directory: root.appendingPathComponent("data"))
             let now = Timestamp.now

@@ -31,7 +31,7 @@ final class DeliveryHarness: @unchecked Sendable {
 
     /// Registers a Correios shipment and records a poll that moves it to out-for-delivery.
     @discardableResult
-    func shipmentGoesOutForDelivery(_ number: String, email: String, locale: String, marketplace: String? = nil) throws -> Int64 {
+    func shipmentGoesOutForDelivery(_ number: String, email: String, locale: String, marketplace: String? = nil) async throws -> Int64 {
         let s = try store.registerShipment(NewShipment(carrier: "correios", trackingNumber: number, orderId: "order-\(number.prefix(4))",
                                                        customerEmail: email, customerName: "Ana", customerLocale: locale,
                                                        marketplaceEndpoint: marketplace), merchantId: merchant.id!, now: now)
@@ -42,7 +42,7 @@ final class DeliveryHarness: @unchecked Sendable {
         ])
         let report = PollReport(carrier: "correios", scriptVersion: "v", owner: "p", startedAt: now, durationMs: 1, response: nil,
                                 outcome: "ok", error: nil, items: [(shipmentId: s.id!, trackingNumber: number, outcome: .tracked(result))])
-        _ = try store.recordPoll(report, now: now, decide: { _, _ in .pollAt(t0 + .seconds(99_999)) }, notify: rules.notifier)
+        _ = try await store.recordPoll(report, now: now, decide: { _, _ in .pollAt(t0 + .seconds(99_999)) }, notify: rules.notifier)
         return s.id!
     }
 
@@ -102,9 +102,9 @@ struct DeliveryTests {
     @Test func eachCustomerGetsTheEmailInTheirLanguageWithTheTrackingLinkAndLatestEvent() async throws {
         let smtp = try LoopbackSMTP()
         let h = try DeliveryHarness()
-        try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
-        try h.shipmentGoesOutForDelivery("SI047624839BR", email: "lucia@example.com.ar", locale: "es")
-        try h.shipmentGoesOutForDelivery("SI047624842BR", email: "john@example.com", locale: "en")
+        try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        try await h.shipmentGoesOutForDelivery("SI047624839BR", email: "lucia@example.com.ar", locale: "es")
+        try await h.shipmentGoesOutForDelivery("SI047624842BR", email: "john@example.com", locale: "en")
         let deliverer = h.deliverer(mail: SMTPMailTransport(settings: .init(url: smtp.url)))
         let task = Task { await deliverer.run() }
         let attempts = await h.attempts(untilSettled: 3)
@@ -128,7 +128,7 @@ struct DeliveryTests {
     @Test func emailsWaitWhileTheSMTPServerIsDownAndGoOutOnceItIsBack() async throws {
         let port = unusedLoopbackPort()
         let h = try DeliveryHarness()
-        try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         let deliverer = h.deliverer(mail: SMTPMailTransport(settings: .init(url: "smtp://127.0.0.1:\(port)", timeout: 5)))
         let task = Task { await deliverer.run() }
         // Two refused attempts, then the server comes up on that port.
@@ -152,7 +152,7 @@ struct DeliveryTests {
     @Test func aMessageAcceptedButNotMarkedSentIsSentAgainWithTheSameMessageID() async throws {
         let smtp = try LoopbackSMTP()
         let h = try DeliveryHarness()
-        try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         // The first process claims the row and the server accepts the message; the process dies before recording it.
         let crashed = h.deliverer(mail: SMTPMailTransport(settings: .init(url: smtp.url)))
         let claimed = try h.store.claimDueOutbox(limit: 10, owner: crashed.owner, leaseUntil: .now + .seconds(1), now: .now)
@@ -177,7 +177,7 @@ struct DeliveryTests {
         let h = try DeliveryHarness()
         let endpoint = try h.store.upsertWebhookEndpoint(merchantId: h.merchant.id!, name: "marketplace", url: receiver.baseURL + "/hooks",
                                                          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now: t0)
-        try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         let deliverer = h.deliverer(mail: FileMailTransport(folder: h.directory.appendingPathComponent("mail")), retryBase: .seconds(2))
         let task = Task { await deliverer.run() }
         let attempts = await h.attempts(untilSettled: 2)  // the email (to files) and the webhook
@@ -214,7 +214,7 @@ struct DeliveryTests {
         let h = try DeliveryHarness()
         _ = try h.store.upsertWebhookEndpoint(merchantId: h.merchant.id!, name: "marketplace", url: receiver.baseURL + "/gone",
                                               secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now: t0)
-        try h.shipmentGoesOutForDelivery("SI047624825BR", email: "", locale: "pt-BR")
+        try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "", locale: "pt-BR")
         let deliverer = h.deliverer(mail: FileMailTransport(folder: h.directory.appendingPathComponent("mail")))
         let task = Task { await deliverer.run() }
         let attempts = await h.attempts(untilSettled: 1)
@@ -223,7 +223,7 @@ struct DeliveryTests {
         // A shipment whose marketplace URL redirects: the 301 is a failure to retry, never followed.
         _ = try h.store.upsertWebhookEndpoint(merchantId: h.merchant.id!, name: "marketplace", url: nil,
                                               secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now: t0)
-        try h.shipmentGoesOutForDelivery("SI047624839BR", email: "", locale: "pt-BR", marketplace: receiver.baseURL + "/moved")
+        try await h.shipmentGoesOutForDelivery("SI047624839BR", email: "", locale: "pt-BR", marketplace: receiver.baseURL + "/moved")
         deliverer.wake()
         let next = await h.inbox.next(timeout: .seconds(20))
         task.cancel()
@@ -233,18 +233,18 @@ struct DeliveryTests {
         #expect(receiver.requests().filter { ($0["path"] as? String) == "/moved" }.count == 1)
     }
 
-    @Test func theSameChangeRecordedTwiceWritesOneNotificationPerIntent() throws {
+    @Test func theSameChangeRecordedTwiceWritesOneNotificationPerIntent() async throws {
         let h = try DeliveryHarness()
         _ = try h.store.upsertWebhookEndpoint(merchantId: h.merchant.id!, name: "marketplace", url: "https://example.com/hooks",
                                               secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now: t0)
-        let id = try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        let id = try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         #expect(try h.store.outbox(merchantId: h.merchant.id!).count == 2)  // email + webhook
         // The same change handed to the outbox again (a retried transaction, a push repeating a poll).
         let c = ShipmentChange(shipment: try h.store.shipment(id: id, merchantId: h.merchant.id!)!, merchant: h.merchant, from: .pending,
                                to: .outForDelivery, newEvents: [event(600, .outForDelivery, "OEC", "Objeto saiu para entrega ao destinatário"),
                                                                 event(0, .inTransit, "RO", "Objeto em transferência - por favor aguarde", city: "Curitiba")].reversed(),
                                timeline: [], at: t0)
-        let inserted = try h.store.pool.write { db in
+        let inserted = try await h.store.pool.write { db in
             try Store.insertOutbox(h.rules.intents(for: c, now: t0), changeKey: c.key(carrier: "correios"), merchantId: h.merchant.id!,
                                    shipmentId: id, now: t0, db: db)
         }
@@ -252,9 +252,9 @@ struct DeliveryTests {
         #expect(try h.store.outbox(merchantId: h.merchant.id!).count == 2)
     }
 
-    @Test func aLoopingMerchantRuleStillStoresTheChangeAndTheDefaultNotificationsGoOut() throws {
+    @Test func aLoopingMerchantRuleStillStoresTheChangeAndTheDefaultNotificationsGoOut() async throws {
         let h = try DeliveryHarness(merchantRules: "return { on_change = function(ctx) while true do end end }")
-        let id = try h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
+        let id = try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         #expect(try h.store.shipment(id: id, merchantId: h.merchant.id!)?.status == .outForDelivery)
         #expect(try h.store.events(shipmentId: id).count == 2)
         #expect(try h.store.outbox(merchantId: h.merchant.id!).map { $0.template ?? $0.event ?? "" } == ["out_for_delivery"])

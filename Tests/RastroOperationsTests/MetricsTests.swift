@@ -36,7 +36,7 @@ struct MetricsTests {
     }
 
     /// Polls `shipments` once: the first gets a new event, the second nothing new, the rest the given failure.
-    func poll(_ shipments: [Shipment], failure: CarrierFailureKind = .notFound, seen: [TrackingEvent] = []) throws -> PollScheduler.Event {
+    func poll(_ shipments: [Shipment], failure: CarrierFailureKind = .notFound, seen: [TrackingEvent] = []) async throws -> PollScheduler.Event {
         let carrier = shipments[0].carrier
         _ = try store.claimDue(carrier: carrier, limit: shipments.count, owner: "p", leaseUntil: t0 + .seconds(60), now: t0)
         let event = TrackingEvent(occurredAt: t0, status: .inTransit, code: "RO", description: "in transit")
@@ -50,12 +50,12 @@ struct MetricsTests {
         }
         let report = PollReport(carrier: carrier, scriptVersion: "v1", owner: "p", startedAt: t0, durationMs: 1500, response: nil,
                                 outcome: "ok", error: nil, items: items)
-        return .recorded(report, try store.recordPoll(report, now: t0 + .seconds(2)) { _, _ in .pollAt(t0 + .seconds(3600)) })
+        return .recorded(report, try await store.recordPoll(report, now: t0 + .seconds(2)) { _, _ in .pollAt(t0 + .seconds(3600)) })
     }
 
-    @Test func aRecordedPollCountsTheRequestAndEachShipmentByOutcome() throws {
+    @Test func aRecordedPollCountsTheRequestAndEachShipmentByOutcome() async throws {
         let metrics = PollMetrics(factory: PrometheusMetricsFactory.rastro(registry: registry))
-        metrics.record(try poll(try register("acme", ["A1", "A2", "A3", "A4"])))
+        metrics.record(try await poll(try register("acme", ["A1", "A2", "A3", "A4"])))
         let s = samples(registry)
         #expect(s[#"rastro_polls_total{carrier="acme",outcome="ok"}"#] == 1)
         #expect(s[#"rastro_poll_items_total{carrier="acme",outcome="new_events"}"#] == 1)
@@ -91,7 +91,7 @@ struct MetricsTests {
         #expect(s[#"rastro_outbox_deliveries_total{kind="webhook",outcome="failed"}"#] == nil)
     }
 
-    @Test func gaugesFollowTheDatabaseAndACarrierWithNothingLeftDropsToZero() throws {
+    @Test func gaugesFollowTheDatabaseAndACarrierWithNothingLeftDropsToZero() async throws {
         let clock = Mutex(t0 + .seconds(90))
         let gauges = OperationsGauges(store: store, factory: PrometheusMetricsFactory.rastro(registry: registry), carriers: { ["idle"] },
                                       now: { clock.withLock { $0 } })
@@ -105,7 +105,7 @@ struct MetricsTests {
         #expect(s[#"rastro_active_shipments{carrier="idle"}"#] == 0)
         #expect(s[#"rastro_outbox_backlog{kind="email"}"#] == 0 && s[#"rastro_outbox_failed{kind="webhook"}"#] == 0)
 
-        _ = try poll(acme)
+        _ = try await poll(acme)
         _ = try store.cancelShipment(id: late[0].id!, merchantId: merchantId, now: t0)
         try gauges.refresh()
         s = samples(registry)

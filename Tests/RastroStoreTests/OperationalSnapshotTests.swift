@@ -47,26 +47,26 @@ struct OperationalSnapshotTests {
         #expect(snapshot[carrier: "z"] == OperationalSnapshot.Carrier(id: "z"))
     }
 
-    @Test func theLastSuccessfulPollIsTheNewestOkPollOfThatCarrier() throws {
+    @Test func theLastSuccessfulPollIsTheNewestOkPollOfThatCarrier() async throws {
         let s = try register("x", "X1", at: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
-        _ = try db.store.recordPoll(okReport(s, owner: "p", notify: []), now: at(1)) { _, _ in .pollAt(at(2)) }
+        _ = try await db.store.recordPoll(okReport(s, owner: "p", notify: []), now: at(1)) { _, _ in .pollAt(at(2)) }
         var failed = okReport(s, owner: "p", notify: [])
         failed.outcome = "temporary"
         failed.items = [(shipmentId: s.id!, trackingNumber: "X1", outcome: .failed(CarrierFailure(kind: .temporary)))]
         failed.startedAt = at(3)
-        _ = try db.store.recordPoll(failed, now: at(4)) { _, _ in .pollAt(at(6)) }
+        _ = try await db.store.recordPoll(failed, now: at(4)) { _, _ in .pollAt(at(6)) }
 
         let snapshot = try db.store.operationalSnapshot(now: at(5))
         #expect(snapshot[carrier: "x"]?.lastSuccessfulPoll == at(1))
         #expect(try db.store.operationalSnapshot(now: at(5), carriers: ["never"])[carrier: "never"]?.lastSuccessfulPoll == nil)
     }
 
-    @Test func theOutboxIsCountedPerKindWithItsOldestDueNotification() throws {
+    @Test func theOutboxIsCountedPerKindWithItsOldestDueNotification() async throws {
         let s = try register("x", "X1", at: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
         let intents = ["a", "b", "c"].map { OutboxIntent(kind: .email, template: "t", recipient: "c@example.com", payload: "{}", key: $0) }
-        _ = try db.store.recordPoll(okReport(s, owner: "p", notify: [event(0, .inTransit, "RO")]), now: at(1),
+        _ = try await db.store.recordPoll(okReport(s, owner: "p", notify: [event(0, .inTransit, "RO")]), now: at(1),
                                     decide: { _, _ in .pollAt(at(60)) }, notify: { _ in intents })
         // One gives up, one is sent; one waits.
         let claimed = try db.store.claimDueOutbox(limit: 2, owner: "d", leaseUntil: at(10), now: at(2))

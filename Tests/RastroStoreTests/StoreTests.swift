@@ -87,34 +87,34 @@ struct StoreTests {
                    outcome: "ok", error: nil, items: items.map { (shipmentId: $0.0, trackingNumber: $0.1, outcome: $0.2) })
     }
 
-    @Test func theSameEventSeenInTwoPollsIsStoredOnce() throws {
+    @Test func theSameEventSeenInTwoPollsIsStoredOnce() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         let decide: @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision = { _, _ in .pollAt(at(360)) }
         let r1 = TrackingResult(status: .inTransit, events: [event(10, .inTransit, "RO", city: "Curitiba"), event(0, .infoReceived, "PO")])
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
-        let first = try db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r1))]), now: at(1), decide: decide)
+        let first = try await db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r1))]), now: at(1), decide: decide)
         #expect(first.newEvents == 2)
         #expect(first.changes.map { "\($0.from.rawValue)→\($0.to.rawValue)" } == ["pending→in_transit"])
         let r2 = TrackingResult(status: .outForDelivery, events: [event(20, .outForDelivery, "OEC")] + r1.events)
-        let second = try db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r2))]), now: at(2), decide: decide)
+        let second = try await db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r2))]), now: at(2), decide: decide)
         #expect(second.newEvents == 1)
         #expect(second.changes.first?.newEvents.map(\.code) == ["OEC"])
-        let third = try db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r2))]), now: at(3), decide: decide)
+        let third = try await db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(r2))]), now: at(3), decide: decide)
         #expect(third.newEvents == 0 && third.changes.isEmpty)
         #expect(try db.store.events(shipmentId: s.id!).map(\.code) == ["PO", "RO", "OEC"])
         #expect(try db.store.shipment(id: s.id!, merchantId: m.id!)?.status == .outForDelivery)
     }
 
-    @Test func aPollIsRecordedWithItsCompressedResponseAndTheNextPoll() throws {
+    @Test func aPollIsRecordedWithItsCompressedResponseAndTheNextPoll() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
         let body = String(repeating: "{\"status\":\"in transit\"}", count: 200)
         let delivered = TrackingResult(status: .delivered, events: [event(30, .delivered, "BDE")])
-        _ = try db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(delivered))], body: body), now: at(1)) { shipment, outcome in
+        _ = try await db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(delivered))], body: body), now: at(1)) { shipment, outcome in
             PollPolicy.platformDefault.next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
                                             consecutiveFailures: shipment.pollFailures, now: at(1), unit: 0.5)
         }
@@ -128,20 +128,20 @@ struct StoreTests {
         #expect(try db.store.outcomeCounts(carrier: "x", since: t0) == ["new_events": 1])
     }
 
-    @Test func failuresCountUpAndAnAnswerResetsThem() throws {
+    @Test func failuresCountUpAndAnAnswerResetsThem() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         let seen = Mutex<[Int]>([])
         for i in 1...3 {
             _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(Int64(i) * 100 + 5), now: at(Int64(i) * 100))
-            _ = try db.store.recordPoll(report("p", [(s.id!, "N1", .failed(CarrierFailure(kind: .temporary)))]), now: at(Int64(i) * 100 + 1)) { shipment, _ in
+            _ = try await db.store.recordPoll(report("p", [(s.id!, "N1", .failed(CarrierFailure(kind: .temporary)))]), now: at(Int64(i) * 100 + 1)) { shipment, _ in
                 seen.withLock { $0.append(shipment.pollFailures) }
                 return .pollAt(at(Int64(i + 1) * 100))
             }
         }
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(405), now: at(400))
-        _ = try db.store.recordPoll(report("p", [(s.id!, "N1", .failed(CarrierFailure(kind: .notFound)))]), now: at(401)) { shipment, _ in
+        _ = try await db.store.recordPoll(report("p", [(s.id!, "N1", .failed(CarrierFailure(kind: .notFound)))]), now: at(401)) { shipment, _ in
             seen.withLock { $0.append(shipment.pollFailures) }
             return .pollAt(at(800))
         }
@@ -149,24 +149,24 @@ struct StoreTests {
         #expect(try db.store.outcomeCounts(carrier: "x", since: t0) == ["temporary": 3, "not_found": 1])
     }
 
-    @Test func aStalePollAddsItsEventsButDoesNotRescheduleTheShipment() throws {
+    @Test func aStalePollAddsItsEventsButDoesNotRescheduleTheShipment() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "old", leaseUntil: at(5), now: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "new", leaseUntil: at(15), now: at(5))
         let result = TrackingResult(status: .inTransit, events: [event(1, .inTransit, "RO")])
-        _ = try db.store.recordPoll(report("old", [(s.id!, "N1", .tracked(result))]), now: at(6)) { _, _ in .pollAt(at(999)) }
+        _ = try await db.store.recordPoll(report("old", [(s.id!, "N1", .tracked(result))]), now: at(6)) { _, _ in .pollAt(at(999)) }
         let stored = try #require(try db.store.shipment(id: s.id!, merchantId: m.id!))
         #expect(stored.nextPollAt == at(15) && stored.leaseOwner == "new" && stored.status == .inTransit)
     }
 
-    @Test func anExpiredShipmentIsPolledNoMore() throws {
+    @Test func anExpiredShipmentIsPolledNoMore() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
-        let rec = try db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(TrackingResult(status: .inTransit, events: [event(1, .inTransit, "RO")])))]), now: at(1)) { _, _ in .expire(.windowEnded) }
+        let rec = try await db.store.recordPoll(report("p", [(s.id!, "N1", .tracked(TrackingResult(status: .inTransit, events: [event(1, .inTransit, "RO")])))]), now: at(1)) { _, _ in .expire(.windowEnded) }
         #expect(rec.changes.last?.to == .expired)
         let stored = try #require(try db.store.shipment(id: s.id!, merchantId: m.id!))
         #expect(stored.status == .expired && stored.nextPollAt == nil && stored.expiryReason == "window_ended")
