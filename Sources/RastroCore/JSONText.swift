@@ -79,3 +79,95 @@ public enum JSONText {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONText {
+    /// A JSON document built with types instead of `Any`: no dynamic casts when it is
+    /// written, which the `[String: Any]` path paid for every value of every payload.
+    public enum Value: Sendable, Hashable {
+        case string(String)
+        case int(Int64)
+        case bool(Bool)
+        case null
+        case array([Value])
+        /// Keys are written sorted, like `[String: Any]` documents.
+        case object([(String, Value)])
+
+        public static func == (a: Value, b: Value) -> Bool {
+            switch (a, b) {
+            case let (.string(x), .string(y)): x == y
+            case let (.int(x), .int(y)): x == y
+            case let (.bool(x), .bool(y)): x == y
+            case (.null, .null): true
+            case let (.array(x), .array(y)): x == y
+            case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            default: false
+            }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(JSONText.bytes(self))
+        }
+
+        /// A string, or null when absent.
+        public static func string(_ value: String?) -> Value { value.map(Value.string) ?? .null }
+
+        /// The same document as `[String: Any]` / `[Any]` / scalars (NSNull for null).
+        public var any: Any {
+            switch self {
+            case .string(let s): s
+            case .int(let i): Int(i)
+            case .bool(let b): b
+            case .null: NSNull()
+            case .array(let items): items.map(\.any)
+            case .object(let fields): Dictionary(fields.map { ($0.0, $0.1.any) }, uniquingKeysWith: { _, last in last })
+            }
+        }
+
+        /// The value of `key` in an object.
+        public subscript(key: String) -> Value? {
+            guard case .object(let fields) = self else { return nil }
+            return fields.last { $0.0 == key }?.1
+        }
+    }
+
+    public static func bytes(_ value: Value) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        write(value, into: &out)
+        return out
+    }
+
+    public static func string(_ value: Value) -> String {
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    static func write(_ value: Value, into out: inout [UInt8]) {
+        switch value {
+        case .string(let s): writeString(s, into: &out)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .null: out.append(contentsOf: "null".utf8)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let fields):
+            out.append(UInt8(ascii: "{"))
+            // Sorted by key, then by position: of a repeated key the last is written (as `any` keeps it).
+            let order = fields.indices.sorted { fields[$0].0 != fields[$1].0 ? fields[$0].0 < fields[$1].0 : $0 < $1 }
+            var first = true
+            for (n, i) in order.enumerated() {
+                if n + 1 < order.count, fields[order[n + 1]].0 == fields[i].0 { continue }
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(fields[i].0, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(fields[i].1, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+}

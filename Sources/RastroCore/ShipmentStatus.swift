@@ -6,7 +6,11 @@
 /// timeline. Input order does not matter.
 public enum ShipmentStatus {
     public static func derive(from events: [TrackingEvent]) -> TrackingStatus {
-        let timeline = effectiveTimeline(events)
+        derive(timeline: effectiveTimeline(events))
+    }
+
+    /// The status of an effective timeline (oldest first), when it is at hand already.
+    public static func derive(timeline: [TrackingEvent]) -> TrackingStatus {
         guard let newest = timeline.last else { return .pending }
         if newest.status == .outForDelivery, timeline.contains(where: { $0.status == .delivered }) {
             return .delivered
@@ -22,8 +26,14 @@ public enum ShipmentStatus {
             a.element.occurredAt != b.element.occurredAt ? a.element.occurredAt < b.element.occurredAt : a.offset > b.offset
         }.map(\.element)
         var timeline: [TrackingEvent] = []
-        var seen = Set<TrackingEvent>()
-        for event in ordered where seen.insert(event).inserted {
+        // Equal events have equal times, so they sit together in this order: a duplicate
+        // can only be among the events of the same second seen so far (no hashing of
+        // whole events, which was a visible share of every poll).
+        var sameTime: [TrackingEvent] = []
+        for event in ordered {
+            if let last = sameTime.last, last.occurredAt != event.occurredAt { sameTime.removeAll(keepingCapacity: true) }
+            if sameTime.contains(event) { continue }
+            sameTime.append(event)
             if event.retractsPrevious {
                 if !timeline.isEmpty { timeline.removeLast() }
                 continue

@@ -30,62 +30,84 @@ public enum NotificationPayload {
     /// Template variables for an email (labels are added at rendering, in the email's locale).
     public static func emailVariables(shipment: Shipment, merchant: Merchant, carrier: Carrier, from: TrackingStatus?,
                                       to: TrackingStatus, timeline: [TrackingEvent]) -> [String: Any] {
-        let newestFirst = timeline.reversed().map(event)
-        var v: [String: Any] = [
-            "customerName": shipment.customerName ?? "",
-            "orderId": shipment.orderId ?? "",
-            "invoiceNumber": shipment.invoiceNumber ?? "",
-            "carrierName": carrier.name,
-            "trackingNumber": shipment.trackingNumber,
-            "trackingURL": carrier.url(for: shipment.trackingNumber) ?? "",
-            "status": to.rawValue,
-            "previousStatus": from?.rawValue ?? "",
-            "timeline": newestFirst,
-            "storeName": merchant.name,
-            "estimatedDelivery": shipment.estimatedDelivery.map { $0.components(offsetSeconds: 0).date } ?? "",
-            "deliveredAt": "",
-            "merchantLocale": merchant.defaultLocale ?? "",
-        ]
-        if let latest = newestFirst.first { v["latestEvent"] = latest }
-        if to == .delivered, let delivered = timeline.last(where: { $0.status == .delivered }) {
-            let local = EventZone.local(delivered)
-            v["deliveredAt"] = "\(local.date) \(local.time)"
-        }
-        return v
+        emailDocument(shipment: shipment, merchant: merchant, carrier: carrier, from: from, to: to, timeline: timeline).any as! [String: Any]
     }
 
-    static func event(_ e: TrackingEvent) -> [String: Any] {
+    /// The email variables as a typed document (what the outbox row stores).
+    static func emailDocument(shipment: Shipment, merchant: Merchant, carrier: Carrier, from: TrackingStatus?,
+                              to: TrackingStatus, timeline: [TrackingEvent]) -> JSONText.Value {
+        let newestFirst = timeline.reversed().map(event)
+        var deliveredAt = ""
+        if to == .delivered, let delivered = timeline.last(where: { $0.status == .delivered }) {
+            let local = EventZone.local(delivered)
+            deliveredAt = "\(local.date) \(local.time)"
+        }
+        var v: [(String, JSONText.Value)] = [
+            ("customerName", .string(shipment.customerName ?? "")),
+            ("orderId", .string(shipment.orderId ?? "")),
+            ("invoiceNumber", .string(shipment.invoiceNumber ?? "")),
+            ("carrierName", .string(carrier.name)),
+            ("trackingNumber", .string(shipment.trackingNumber)),
+            ("trackingURL", .string(carrier.url(for: shipment.trackingNumber) ?? "")),
+            ("status", .string(to.rawValue)),
+            ("previousStatus", .string(from?.rawValue ?? "")),
+            ("timeline", .array(newestFirst)),
+            ("storeName", .string(merchant.name)),
+            ("estimatedDelivery", .string(shipment.estimatedDelivery.map { $0.components(offsetSeconds: 0).date } ?? "")),
+            ("deliveredAt", .string(deliveredAt)),
+            ("merchantLocale", .string(merchant.defaultLocale ?? "")),
+        ]
+        if let latest = newestFirst.first { v.append(("latestEvent", latest)) }
+        return .object(v)
+    }
+
+    static func event(_ e: TrackingEvent) -> JSONText.Value {
         let local = EventZone.local(e)
-        return ["description": e.description, "place": e.location?.summary ?? "", "date": local.date, "time": local.time,
-                "status": e.status.rawValue, "occurredAt": e.occurredAt.iso8601]
+        return .object([("description", .string(e.description)), ("place", .string(e.location?.summary ?? "")), ("date", .string(local.date)),
+                        ("time", .string(local.time)), ("status", .string(e.status.rawValue)), ("occurredAt", .string(e.occurredAt.iso8601))])
     }
 
     /// A webhook body in the Standard Webhooks shape: `{type, timestamp, data}`.
     public static func webhookBody(event: String, shipment: Shipment, carrier: Carrier, from: TrackingStatus?,
                                    to: TrackingStatus, timeline: [TrackingEvent], now: Timestamp) -> [String: Any] {
-        var data: [String: Any] = [
-            "shipmentId": shipment.id ?? 0,
-            "orderId": shipment.orderId ?? NSNull(),
-            "invoiceNumber": shipment.invoiceNumber ?? NSNull(),
-            "carrier": shipment.carrier,
-            "trackingNumber": shipment.trackingNumber,
-            "trackingUrl": carrier.url(for: shipment.trackingNumber) ?? NSNull(),
-            "status": to.rawValue,
-            "previousStatus": from?.rawValue ?? NSNull(),
-            "isDelivered": to == .delivered,
-            "deliveredDate": NSNull(),
-            // The platform's tracking shape, newest first.
-            "events": timeline.reversed().map { e -> [String: Any] in
-                let local = EventZone.local(e)
-                return ["date": "\(local.date) \(local.time)", "occurredAt": e.occurredAt.iso8601, "description": e.description,
-                        "city": e.location?.city ?? NSNull(), "state": e.location?.state ?? NSNull(), "status": e.status.rawValue]
-            },
-        ]
+        webhookDocument(event: event, shipment: shipment, carrier: carrier, from: from, to: to, timeline: timeline, now: now).any as! [String: Any]
+    }
+
+    static func webhookDocument(event: String, shipment: Shipment, carrier: Carrier, from: TrackingStatus?,
+                                to: TrackingStatus, timeline: [TrackingEvent], now: Timestamp) -> JSONText.Value {
+        var deliveredDate = JSONText.Value.null
         if to == .delivered, let d = timeline.last(where: { $0.status == .delivered }) {
             let local = EventZone.local(d)
-            data["deliveredDate"] = "\(local.date) \(local.time)"
+            deliveredDate = .string("\(local.date) \(local.time)")
         }
-        return ["type": event, "timestamp": now.iso8601, "data": data]
+        let data: [(String, JSONText.Value)] = [
+            ("shipmentId", .int(shipment.id ?? 0)),
+            ("orderId", .string(shipment.orderId)),
+            ("invoiceNumber", .string(shipment.invoiceNumber)),
+            ("carrier", .string(shipment.carrier)),
+            ("trackingNumber", .string(shipment.trackingNumber)),
+            ("trackingUrl", .string(carrier.url(for: shipment.trackingNumber))),
+            ("status", .string(to.rawValue)),
+            ("previousStatus", .string(from?.rawValue)),
+            ("isDelivered", .bool(to == .delivered)),
+            ("deliveredDate", deliveredDate),
+            // The platform's tracking shape, newest first.
+            ("events", .array(timeline.reversed().map { e in
+                let local = EventZone.local(e)
+                return .object([("date", .string("\(local.date) \(local.time)")), ("occurredAt", .string(e.occurredAt.iso8601)),
+                                ("description", .string(e.description)), ("city", .string(e.location?.city)),
+                                ("state", .string(e.location?.state)), ("status", .string(e.status.rawValue))])
+            })),
+        ]
+        return .object([("type", .string(event)), ("timestamp", .string(now.iso8601)), ("data", .object(data))])
+    }
+
+    static func json(_ document: JSONText.Value) -> String {
+        JSONText.string(document)
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        JSONText.string(object)
     }
 
     static func json(_ object: Any) -> String {

@@ -157,14 +157,14 @@ public final class RulesEngine: @unchecked Sendable {
                     logger.debug("email skipped: no recipient", metadata: ["shipment": "\(shipment.id ?? 0)", "template": "\(template)"])
                     continue
                 }
-                let variables = NotificationPayload.emailVariables(shipment: shipment, merchant: merchant, carrier: carrier,
-                                                                   from: from, to: to, timeline: timeline)
+                let variables = NotificationPayload.emailDocument(shipment: shipment, merchant: merchant, carrier: carrier,
+                                                                  from: from, to: to, timeline: timeline)
                 out.append(OutboxIntent(kind: .email, template: template, recipient: recipient,
                                         locale: locale ?? shipment.customerLocale ?? merchant.defaultLocale,
                                         payload: NotificationPayload.json(variables), key: "email:\(template):\(recipient)", notBefore: request.at))
             case .webhook(let endpoint, let event):
                 if let endpoints, !endpoints.contains(endpoint) { continue }
-                let body = NotificationPayload.webhookBody(event: event, shipment: shipment, carrier: carrier, from: from, to: to,
+                let body = NotificationPayload.webhookDocument(event: event, shipment: shipment, carrier: carrier, from: from, to: to,
                                                            timeline: timeline, now: now)
                 out.append(OutboxIntent(kind: .webhook, endpoint: endpoint, event: event, payload: NotificationPayload.json(body),
                                         key: "webhook:\(endpoint):\(event)", notBefore: request.at))

@@ -50,7 +50,7 @@ extension Store {
     /// expired unless a later event shows where the parcel went.
     static func derive(_ shipment: inout Shipment, from events: [TrackingEvent]) -> [TrackingEvent] {
         let timeline = ShipmentStatus.effectiveTimeline(events)
-        let derived = ShipmentStatus.derive(from: events)
+        let derived = ShipmentStatus.derive(timeline: timeline)
         if shipment.status == .expired {
             if derived.isTerminal { shipment.status = derived }
             return timeline
