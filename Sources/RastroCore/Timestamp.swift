@@ -65,10 +65,33 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public struct Components: Sendable, Equatable {
         public var year, month, day, hour, minute, second: Int
         /// "YYYY-MM-DD"
-        public var date: String { pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) }
+        public var date: String { text { $0.date() } }
         /// "HH:MM"
-        public var time: String { pad(hour, 2) + ":" + pad(minute, 2) }
-        var iso: String { date + "T" + time + ":" + pad(second, 2) }
+        public var time: String { text { $0.time() } }
+        var iso: String { text { $0.date(); $0.byte(UInt8(ascii: "T")); $0.time(); $0.byte(UInt8(ascii: ":")); $0.digits(second, 2) } }
+
+        // Written into bytes: these are formatted for every event of every notification,
+        // and string concatenation was a visible share of it.
+        private func text(_ body: (inout Writer) -> Void) -> String {
+            var w = Writer(c: self)
+            body(&w)
+            return String(decoding: w.out, as: UTF8.self)
+        }
+
+        private struct Writer {
+            let c: Components
+            var out: [UInt8] = []
+            init(c: Components) { self.c = c; out.reserveCapacity(20) }
+            mutating func byte(_ b: UInt8) { out.append(b) }
+            mutating func digits(_ v: Int, _ width: Int) {
+                guard v >= 0 else { out.append(contentsOf: pad(v, width).utf8); return }
+                let text = String(v).utf8
+                if text.count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - text.count)) }
+                out.append(contentsOf: text)
+            }
+            mutating func date() { digits(c.year, 4); byte(UInt8(ascii: "-")); digits(c.month, 2); byte(UInt8(ascii: "-")); digits(c.day, 2) }
+            mutating func time() { digits(c.hour, 2); byte(UInt8(ascii: ":")); digits(c.minute, 2) }
+        }
     }
 
     public func components(offsetSeconds: Int) -> Components {

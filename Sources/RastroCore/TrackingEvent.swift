@@ -23,7 +23,13 @@ public struct EventLocation: Sendable, Codable, Hashable {
 
     /// "Facility, City, State, Country" with the parts that exist.
     public var summary: String {
-        [facility, city, state, country].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+        var out = ""
+        for part in [facility, city, state, country] {
+            guard let part, !part.isEmpty else { continue }
+            if !out.isEmpty { out += ", " }
+            out += part
+        }
+        return out
     }
 }
 

@@ -20,7 +20,21 @@ public enum NotificationPayload {
             // Tracking numbers are letters and digits almost always: percent-encode only when needed.
             let plain = code.utf8.allSatisfy { Self.unreserved.contains($0) }
             let encoded = plain ? code : code.addingPercentEncoding(withAllowedCharacters: Self.unreservedSet) ?? code
-            return trackingURL.replacing("{code}", with: encoded)
+            // By hand: `replacing(_:with:)` goes through the regex engine, and this runs per notification.
+            let url = Array(trackingURL.utf8), marker = Array("{code}".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(url.count + encoded.utf8.count)
+            var i = 0
+            while i < url.count {
+                if url[i] == marker[0], url.count - i >= marker.count, url[i..<i + marker.count].elementsEqual(marker) {
+                    out.append(contentsOf: encoded.utf8)
+                    i += marker.count
+                } else {
+                    out.append(url[i])
+                    i += 1
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
         }
 
         private static let unreserved = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
