@@ -146,11 +146,22 @@ public final class PollScheduler: Sendable {
         // Only built when a failure is logged (metadata is an autoclosure).
         let shipments = { batch.map { String($0.shipmentId) }.joined(separator: ",") }
         do {
-            let recording = try await store.recordPoll(report, now: finished, decide: { shipment, outcome in
+            let decide: @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision = { shipment, outcome in
                 (policies[shipment.id!] ?? fallback).next(after: outcome, status: shipment.status, dispatchedAt: shipment.dispatchedAt,
                                                           consecutiveFailures: shipment.pollFailures, now: finished,
                                                           unit: unitByShipment[shipment.id!] ?? 0.5)
-            }, notify: notify)
+            }
+            // The rules run ahead on a reader, so the writer (which every poll and push waits for) only writes.
+            var prepared: PreparedNotifications?
+            if let notify, report.items.contains(where: { if case .tracked = $0.outcome { true } else { false } }) {
+                do {
+                    prepared = try await store.prepareNotifications(for: report, now: finished, decide: decide, notify: notify)
+                    poller.stages?.addPrepare(prepared!.cpuNanos)
+                } catch {
+                    logger.debug("notifications not prepared; the writer runs the rules", metadata: ["error": "\(error)"])
+                }
+            }
+            let recording = try await store.recordPoll(report, now: finished, decide: decide, notify: notify, prepared: prepared)
             poller.stages?.addStore(recording.cpuNanos)
             for change in recording.changes where change.from != change.to {
                 logger.info("status changed", metadata: [

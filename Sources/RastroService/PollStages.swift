@@ -8,17 +8,22 @@ import Synchronization
 public final class PollStages: Sendable {
     private let luaNanos = Atomic<Int64>(0)
     private let storeNanos = Atomic<Int64>(0)
+    private let prepareNanos = Atomic<Int64>(0)
     private let transportWaitNanos = Atomic<Int64>(0)
 
     public init() {}
 
     public var lua: Duration { .nanoseconds(luaNanos.load(ordering: .relaxed)) }
+    /// The writer's share: recording polls (and the rules of changes not prepared ahead).
     public var store: Duration { .nanoseconds(storeNanos.load(ordering: .relaxed)) }
+    /// Working out changes and running the rules ahead, on readers (`Store.prepareNotifications`).
+    public var prepare: Duration { .nanoseconds(prepareNanos.load(ordering: .relaxed)) }
     /// Wall time requests spent in flight (overlapping; the carrier's and the network's time included).
     public var transportWait: Duration { .nanoseconds(transportWaitNanos.load(ordering: .relaxed)) }
 
     func addLua(_ nanos: Int64) { luaNanos.add(nanos, ordering: .relaxed) }
     public func addStore(_ nanos: Int64) { storeNanos.add(nanos, ordering: .relaxed) }
+    public func addPrepare(_ nanos: Int64) { prepareNanos.add(nanos, ordering: .relaxed) }
     func addTransportWait(_ nanos: Int64) { transportWaitNanos.add(nanos, ordering: .relaxed) }
 
     /// The calling thread's CPU time, in nanoseconds.

@@ -33,8 +33,13 @@ public struct EventRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
     public var recordedAt: Timestamp
 
     public init(shipmentId: Int64, carrier: String, event: TrackingEvent, source: Source, pollId: Int64?, recordedAt: Timestamp) {
+        self.init(shipmentId: shipmentId, identity: event.identity(carrier: carrier), event: event, source: source, pollId: pollId, recordedAt: recordedAt)
+    }
+
+    /// With the identity computed already.
+    init(shipmentId: Int64, identity: String, event: TrackingEvent, source: Source, pollId: Int64?, recordedAt: Timestamp) {
         self.shipmentId = shipmentId
-        identity = event.identity(carrier: carrier)
+        self.identity = identity
         occurredAt = event.occurredAt
         zone = event.zone
         status = event.status

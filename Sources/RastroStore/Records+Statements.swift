@@ -10,7 +10,7 @@ import RastroCore
 
 extension EventRecord {
     /// A stored event with what the merge needs: its row id (ties) and identity (dedupe).
-    struct Stored {
+    struct Stored: Sendable {
         var id: Int64
         var identity: String
         var event: TrackingEvent

@@ -194,9 +194,12 @@ extension Store {
     /// Asynchronous and group-committed: polls finishing together share one
     /// transaction and one fsync, and no caller's thread blocks on the writer
     /// (blocking the two threads of the cooperative pool stalled everything else).
+    ///
+    /// `prepared`: the rules' answers worked out ahead by `prepareNotifications`; used
+    /// for each change equal to the one they were made for, else `notify` runs here.
     public func recordPoll(_ report: PollReport, now: Timestamp,
                            decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision,
-                           notify: ChangeNotifier? = nil) async throws -> PollRecording {
+                           notify: ChangeNotifier? = nil, prepared: PreparedNotifications? = nil) async throws -> PollRecording {
         try await groupWrite { db in
             let cpuStart = CPUClock.thread()
             var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
@@ -215,61 +218,26 @@ extension Store {
             var changes: [ShipmentChange] = []
             var newEventCount = 0
             var notifications = 0
-            var merchants: [Int64: (merchant: Merchant, endpoints: Set<String>)] = [:]
+            var merchants: [Int64: (Merchant, Set<String>)] = [:]
             var outcomes: [String: Int] = [:]
             for item in report.items {
-                guard var shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
-                                                            arguments: [item.shipmentId]) else { continue }
-                let before = shipment.status
-                var merge: EventMerge?
-                let policyOutcome: PollPolicy.Outcome
-                switch item.outcome {
-                case .tracked(let result):
-                    merge = try Self.mergeEvents(result.events, into: &shipment, carrier: report.carrier, source: .poll,
-                                                 pollId: pollId, now: now, db: db)
-                    if let eta = result.estimatedDelivery { shipment.estimatedDelivery = eta }
-                    if let signedAt = result.deliveredAt { shipment.deliveredAt = signedAt }
-                    policyOutcome = .answered
-                    outcomes[merge!.added.isEmpty ? "unchanged" : "new_events", default: 0] += 1
-                case .failed(let failure):
-                    switch failure.kind {
-                    case .notFound, .invalidNumber: policyOutcome = .answered
-                    case .rateLimited: policyOutcome = .failed(retryAfter: failure.retryAfter.map { .seconds(Int64($0.rounded(.up))) })
-                    case .auth, .temporary, .broken: policyOutcome = .failed(retryAfter: nil)
-                    }
-                    outcomes[failure.kind.rawValue, default: 0] += 1
-                }
-                let added = merge?.added ?? []
-                newEventCount += added.count
-                let timeline = try merge?.timeline ?? Self.applyStatus(&shipment, db: db)
-                if case .answered = policyOutcome { shipment.pollFailures = 0 } else { shipment.pollFailures += 1 }
-                shipment.lastPolledAt = now
-                shipment.lastOutcome = item.outcome.label(newEvents: !added.isEmpty)
-                // Scheduling belongs to the lease holder; a stale poll still contributes its events.
-                if shipment.leaseOwner == report.owner && shipment.cancelledAt == nil {
-                    shipment.leaseOwner = nil
-                    switch decide(shipment, policyOutcome) {
-                    case .pollAt(let at): shipment.nextPollAt = at
-                    case .stop: shipment.nextPollAt = nil
-                    case .expire(let reason):
-                        shipment.nextPollAt = nil
-                        shipment.status = .expired
-                        shipment.expiryReason = reason.rawValue
-                    }
-                }
-                if shipment.status != before { shipment.statusChangedAt = now }
-                try shipment.updateRow(db, lastEventAt: added.isEmpty ? nil : now)
-                if shipment.status != before || !added.isEmpty {
-                    let (merchant, endpoints) = try merchants[shipment.merchantId]
-                        ?? (Merchant.fetchOne(db, key: shipment.merchantId)!, Self.enabledEndpoints(merchantId: shipment.merchantId, db: db))
-                    merchants[shipment.merchantId] = (merchant, endpoints)
-                    let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added,
-                                                newEventIdentities: merge?.addedIdentities, webhookEndpoints: endpoints, timeline: timeline, at: now)
-                    changes.append(change)
-                    if let notify {
-                        notifications += try Self.insertOutbox(notify(change), changeKey: change.key(carrier: report.carrier),
-                                                               merchantId: shipment.merchantId, shipmentId: shipment.id, now: now, db: db)
-                    }
+                guard let shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
+                                                           arguments: [item.shipmentId]) else { continue }
+                let plan = PollItemPlan(item.outcome, shipment: shipment, stored: try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db),
+                                        carrier: report.carrier, owner: report.owner, now: now, decide: decide)
+                try Self.insertAdded(plan.merge, shipmentId: item.shipmentId, source: .poll, pollId: pollId, now: now, db: db)
+                try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
+                outcomes[plan.outcome, default: 0] += 1
+                newEventCount += plan.merge.added.count
+                guard plan.changed else { continue }
+                let (merchant, endpoints) = try merchants[shipment.merchantId] ?? Self.merchantAndEndpoints(shipment.merchantId, db: db)
+                merchants[shipment.merchantId] = (merchant, endpoints)
+                let change = plan.change(merchant: merchant, endpoints: endpoints, at: now)
+                changes.append(change)
+                if let notify {
+                    let intents = prepared?.intents(for: change) ?? notify(change)
+                    notifications += try Self.insertOutbox(intents, changeKey: change.key(carrier: report.carrier),
+                                                           merchantId: shipment.merchantId, shipmentId: shipment.id, now: now, db: db)
                 }
             }
             var verdict = report.verdict

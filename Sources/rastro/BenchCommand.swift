@@ -50,7 +50,7 @@ struct PollsBench: AsyncParsableCommand {
         guard source.contains(limits) else { throw ValidationError("carriers/correios/carrier.lua: expected `\(limits)` to lift") }
         let feedProcess = try FeedProcess(script: feed)
         defer { feedProcess.stop() }
-        emit("shipments  wall s  polls/s  requests  CPU ms/poll  Lua µs/poll  store µs/poll  rest µs/poll  feed CPU ms/poll  events  outbox")
+        emit("shipments  wall s  polls/s  requests  CPU ms/poll  Lua µs/poll  rules µs/poll  writer µs/poll  rest µs/poll  feed CPU ms/poll  events  outbox")
         for n in shipments {
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-bench-\(UUID().uuidString.prefix(8))")
             defer { try? FileManager.default.removeItem(at: root) }
@@ -108,13 +108,14 @@ struct PollsBench: AsyncParsableCommand {
             await task.value
             let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
             let perPoll = { (nanos: Int64) in Double(nanos) / Double(n) / 1000 }
-            let lua = stages.lua.components, storeCPU = stages.store.components
+            let lua = stages.lua.components, storeCPU = stages.store.components, prepareCPU = stages.prepare.components
             let luaNanos = lua.seconds * 1_000_000_000 + lua.attoseconds / 1_000_000_000
             let storeNanos = storeCPU.seconds * 1_000_000_000 + storeCPU.attoseconds / 1_000_000_000
+            let prepareNanos = prepareCPU.seconds * 1_000_000_000 + prepareCPU.attoseconds / 1_000_000_000
             let counts = try store.tableCounts()
             emit([String(n), String(format: "%.2f", seconds), String(format: "%.0f", Double(n) / seconds), String(requests.load(ordering: .relaxed)),
-                   String(format: "%.3f", perPoll(cpu) / 1000), String(format: "%.0f", perPoll(luaNanos)), String(format: "%.0f", perPoll(storeNanos)),
-                   String(format: "%.0f", perPoll(cpu - luaNanos - storeNanos)), String(format: "%.3f", perPoll(feedCPU) / 1000),
+                   String(format: "%.3f", perPoll(cpu) / 1000), String(format: "%.0f", perPoll(luaNanos)), String(format: "%.0f", perPoll(prepareNanos)),
+                   String(format: "%.0f", perPoll(storeNanos)), String(format: "%.0f", perPoll(cpu - luaNanos - storeNanos - prepareNanos)), String(format: "%.3f", perPoll(feedCPU) / 1000),
                    String(counts.events), String(counts.outbox)].joined(separator: "  "))
         }
     }

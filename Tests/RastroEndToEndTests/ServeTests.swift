@@ -138,10 +138,13 @@ struct ServeTests {
         let server = try LoopbackCarrier(routes: [["path": "/track", "sequence": [["body": body([("AC8", t)])], ["body": body([("AC8", o)])]]]])
         let serve = try ServeProcess(data: data, carriers: carriers, environment: ["RASTRO_ACME_BASE_URL": server.baseURL])
         #expect(try RastroBinary.run(["shipment", "add", "acme", "AC8", "--data", data.path, "--carriers", carriers.path]).status == 0)
-        #expect(try eventually(timeout: 20) { (try show("AC8")["status"] as? String) == "in_transit" }, "\(serve.logText)")
+        // The log, not `show`: the second poll may come before a `show` process starts on a loaded machine.
+        #expect(try serve.waitForLog(containing: "to=in_transit", timeout: 20) != nil, "\(serve.logText)")
         try writeCarrier("return { id = 'acme', name = ")
         #expect(try serve.waitForLog(containing: "carrier did not load", timeout: 10)?.contains("previous version keeps running") == true)
-        // The next poll (2 s later) still runs the version that loaded.
+        // Polls after the broken edit still run the version that loaded.
+        let before = server.requests().count
+        #expect(eventually(timeout: 20) { server.requests().count > before }, "\(serve.logText)")
         #expect(try eventually(timeout: 20) { (try show("AC8")["status"] as? String) == "out_for_delivery" }, "\(serve.logText)")
         #expect(serve.stop() == 0)
     }

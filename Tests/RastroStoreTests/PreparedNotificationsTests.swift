@@ -1,0 +1,59 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import RastroStore
+import RastroCore
+
+/// Rules run ahead of the writer (`prepareNotifications`); the writer uses their
+/// answer only for the very change they saw.
+@Suite("Notifications prepared off the writer")
+struct PreparedNotificationsTests {
+    /// A notifier that counts its calls and names each intent after the change it saw.
+    final class CountingNotifier: Sendable {
+        let calls = Mutex(0)
+        var notify: ChangeNotifier {
+            { [self] change in
+                calls.withLock { $0 += 1 }
+                return [OutboxIntent(kind: .email, template: "t", recipient: "c@example.com", payload: "\"\(change.from.rawValue)>\(change.to.rawValue)\"",
+                                     key: "email:t")]
+            }
+        }
+    }
+
+    func report(_ id: Int64, _ events: [TrackingEvent]) -> PollReport {
+        PollReport(carrier: "x", scriptVersion: "v1", owner: "p", startedAt: t0, durationMs: 1, response: nil, outcome: "ok", error: nil,
+                   items: [(shipmentId: id, trackingNumber: "N1", outcome: .tracked(TrackingResult(status: .inTransit, events: events)))])
+    }
+
+    let decide: @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision = { _, _ in .pollAt(at(360)) }
+
+    @Test func thePreparedAnswerIsWrittenAndTheWriterDoesNotRunTheRules() async throws {
+        let db = try TemporaryStore()
+        let m = try db.store.ensureMerchant(name: "m", now: t0)
+        let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
+        _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        let ahead = CountingNotifier(), inline = CountingNotifier()
+        let poll = report(s.id!, [event(10, .inTransit, "RO")])
+        let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
+        let recording = try await db.store.recordPoll(poll, now: at(1), decide: decide, notify: inline.notify, prepared: prepared)
+        #expect(ahead.calls.withLock { $0 } == 1 && inline.calls.withLock { $0 } == 0)
+        #expect(recording.notifications == 1)
+        #expect(try db.store.outbox(merchantId: m.id!).map(\.payload) == ["\"pending>in_transit\""])
+    }
+
+    @Test func aShipmentThatMovedAfterPreparationIsNotifiedForWhatReallyHappened() async throws {
+        let db = try TemporaryStore()
+        let m = try db.store.ensureMerchant(name: "m", now: t0)
+        let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
+        _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        let ahead = CountingNotifier(), inline = CountingNotifier()
+        let poll = report(s.id!, [event(20, .outForDelivery, "OEC"), event(10, .inTransit, "RO")])
+        let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
+        // An ERP pushes the first scan between the preparation and the write.
+        _ = try await db.store.recordEvents([event(10, .inTransit, "RO")], shipmentId: s.id!, merchantId: m.id!, source: .push, now: at(1))
+        _ = try await db.store.recordPoll(poll, now: at(1), decide: decide, notify: inline.notify, prepared: prepared)
+        #expect(inline.calls.withLock { $0 } == 1)
+        #expect(try db.store.outbox(merchantId: m.id!).map(\.payload) == ["\"in_transit>out_for_delivery\""])
+        #expect(try db.store.events(shipmentId: s.id!).map(\.code) == ["RO", "OEC"])
+    }
+}
