@@ -6,29 +6,49 @@ extension Store {
     /// Events that arrived by push (an ERP or a carrier calling the API) or by hand:
     /// the same status machine, rules and outbox as a poll, in one transaction.
     /// The same push again stores nothing and notifies nobody.
+    ///
+    /// The rules run first on a reader; the writer uses their answer when the change it
+    /// makes is the one they saw (see `PreparedNotifications`), so it only writes.
     public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
                              now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?) {
-        try await groupWrite { db in
-            guard var shipment = try Shipment.filter(Column("id") == shipmentId && Column("merchant_id") == merchantId).fetchOne(db) else {
+        let prepared: (change: ShipmentChange, intents: [OutboxIntent])? = if let notify {
+            try? await asyncRead { db in
+                guard let (_, change) = try Self.planEvents(events, shipmentId: shipmentId, merchantId: merchantId, now: now, db: db),
+                      let change else { return nil }
+                return (change, notify(change))
+            }
+        } else { nil }
+        return try await groupWrite { db in
+            guard let (plan, change) = try Self.planEvents(events, shipmentId: shipmentId, merchantId: merchantId, now: now, db: db) else {
                 throw StoreError.notFound("shipment \(shipmentId)")
             }
-            let before = shipment.status
-            let merge = try Self.mergeEvents(events, into: &shipment, carrier: shipment.carrier, source: source, pollId: nil, now: now, db: db)
-            let added = merge.added, timeline = merge.timeline
-            if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
-            if shipment.status != before { shipment.statusChangedAt = now }
-            try shipment.updateRow(db, lastEventAt: added.isEmpty ? nil : now)
-            guard shipment.status != before || !added.isEmpty else { return (shipment, nil) }
-            let merchant = try Merchant.fetchOne(db, key: merchantId)!
-            let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: added,
-                                        newEventIdentities: merge.addedIdentities,
-                                        webhookEndpoints: try Self.enabledEndpoints(merchantId: merchantId, db: db), timeline: timeline, at: now)
+            try Self.insertAdded(plan.merge, shipmentId: shipmentId, source: source, pollId: nil, now: now, db: db)
+            try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
+            guard let change else { return (plan.shipment, nil) }
             if let notify {
-                _ = try Self.insertOutbox(notify(change), changeKey: change.key(carrier: shipment.carrier), merchantId: merchantId,
+                let intents = prepared.flatMap { $0.change == change ? $0.intents : nil } ?? notify(change)
+                _ = try Self.insertOutbox(intents, changeKey: change.key(carrier: plan.shipment.carrier), merchantId: merchantId,
                                           shipmentId: shipmentId, now: now, db: db)
             }
-            return (shipment, change)
+            return (plan.shipment, change)
         }
+    }
+
+    /// What pushed events do to a shipment, from the shipment and its stored events alone
+    /// (nil: no such shipment for this merchant); the change, when there is one.
+    static func planEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, now: Timestamp,
+                           db: Database) throws -> (plan: (shipment: Shipment, merge: EventMerge), change: ShipmentChange?)? {
+        guard var shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ? AND merchant_id = ?"),
+                                                   arguments: [shipmentId, merchantId]) else { return nil }
+        let before = shipment.status
+        let merge = merge(events, stored: try EventRecord.storedEvents(shipmentId: shipmentId, db: db), carrier: shipment.carrier, into: &shipment)
+        if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
+        if shipment.status != before { shipment.statusChangedAt = now }
+        guard shipment.status != before || !merge.added.isEmpty else { return ((shipment, merge), nil) }
+        let (merchant, endpoints) = try merchantAndEndpoints(merchantId, db: db)
+        let change = ShipmentChange(shipment: shipment, merchant: merchant, from: before, to: shipment.status, newEvents: merge.added,
+                                    newEventIdentities: merge.addedIdentities, webhookEndpoints: endpoints, timeline: merge.timeline, at: now)
+        return ((shipment, merge), change)
     }
 
     /// The shipment a platform push names: the merchant's order and invoice.
