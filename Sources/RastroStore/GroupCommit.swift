@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Synchronization
 
@@ -53,7 +54,7 @@ final class GroupCommit: Sendable {
             let box = JobBox(jobs)
             let cause = Mutex<(any Error)?>(nil)
             do {
-                let results = try await pool.write { db -> [ResultBox] in
+                let results = try await Self.write(pool) { db -> [ResultBox] in
                     box.jobs.map { job in
                         do {
                             var value: (any Sendable)?
@@ -78,6 +79,15 @@ final class GroupCommit: Sendable {
             }
         }
     }
+
+    /// The transaction on a GCD thread (see `Store.asyncRead` for why not GRDB's async API).
+    private static func write<T: Sendable>(_ pool: DatabasePool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try pool.write(body) }) }
+        }
+    }
+
+    private static let queue = DispatchQueue(label: "rastro.store.group-commit")
 
     private final class JobBox: @unchecked Sendable {
         let jobs: [Job]

@@ -44,9 +44,20 @@ public final class Store: Sendable {
     }
 
     /// A read that does not block the calling thread.
+    ///
+    /// Run on a GCD queue, not with GRDB's async `read`: that one waits for a free
+    /// reader on a semaphore *in the calling task's thread*, and holds its reader until
+    /// the task is resumed on the cooperative pool. With every reader taken by tasks
+    /// waiting to resume, and the pool's two threads waiting for a reader, nothing
+    /// moved again (`rastro serve` hung under a push load). Here a reader is taken and
+    /// given back on a GCD thread, never depending on the cooperative pool.
     func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.read(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+        try await withCheckedThrowingContinuation { continuation in
+            Self.readQueue.async { continuation.resume(with: Result { try self.read(body) }) }
+        }
     }
+
+    private static let readQueue = DispatchQueue(label: "rastro.store.read", attributes: .concurrent)
 
     /// A database upgraded by a newer rastro has migrations this binary does not know;
     /// running on it could write rows the newer schema no longer accepts. There is no
