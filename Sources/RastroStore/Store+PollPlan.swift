@@ -104,7 +104,7 @@ extension Store {
     }
 
     static func merchantAndEndpoints(_ merchantId: Int64, db: Database) throws -> (Merchant, Set<String>) {
-        guard let merchant = try Merchant.fetchOne(db, key: merchantId) else { throw StoreError.notFound("merchant \(merchantId)") }
+        guard let merchant = try Merchant.fetchOne(db.cachedStatement(sql: "SELECT * FROM merchant WHERE id = ?"), arguments: [merchantId]) else { throw StoreError.notFound("merchant \(merchantId)") }
         return (merchant, try enabledEndpoints(merchantId: merchantId, db: db))
     }
 }
