@@ -8,8 +8,10 @@ import Synchronization
 
 /// Runs the rules: turns a shipment change into notification intents.
 ///
-/// Called inside the transaction that stores the change (so the change and its
-/// outbox rows commit together), hence synchronous, on its own Lua state behind
+/// Called for a change about to be stored — usually ahead, on a reader, and the
+/// writer keeps the answer only if the change it stores is equal; else inside the
+/// transaction (the change and its outbox rows commit together either way). Hence
+/// synchronous and deterministic for a given change, on its own Lua state behind
 /// a lock, with tight limits: a rule is a few table lookups, and one that loops
 /// is stopped at 50 ms. A rule that fails — won't load, raises, loops, returns
 /// garbage — is logged with its file and the default rules answer instead; if

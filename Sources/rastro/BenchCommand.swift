@@ -27,7 +27,8 @@ struct PollsBench: AsyncParsableCommand {
         abstract: "End-to-end polls per second for N shipments due at once, with CPU time per poll by stage.",
         discussion: """
         The carrier is carriers/correios (batches of 50) against bench/correios_feed.py on loopback, with
-        the script's own rate limit (10 requests/s, what Correios allows) lifted to measure rastro itself.
+        the script's own limits (10 requests/s and 4 in flight, what Correios allows) lifted to measure
+        rastro itself (--concurrency, default 16).
         Rules are rules/ (default: an email per status change, written to the outbox, not sent).
         """
     )
