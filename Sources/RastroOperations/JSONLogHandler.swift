@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RastroCore
 import Synchronization
 
 /// Logs one JSON object per line, for log shippers (journald → Loki, Vector, …):
@@ -79,21 +80,10 @@ public struct JSONLogHandler: LogHandler {
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.
     static func quoted(_ text: String) -> String {
-        var out = "\""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONText.writeString(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// UTC with milliseconds, without a shared formatter (log calls come from every thread).
