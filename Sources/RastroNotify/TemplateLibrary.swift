@@ -35,8 +35,36 @@ public final class TemplateLibrary: Sendable {
     public var locales: [String] { state.withLock { $0.templates.keys.sorted() } }
     public var problems: [String] { state.withLock { $0.problems } }
 
+    /// Re-reads the templates if a file was added, removed or changed since the last
+    /// read (by name, size and modification time): the service calls this every few
+    /// seconds, and re-parsing everything each time — and logging the same broken
+    /// template again — was wasted work.
+    public func reloadIfChanged() {
+        let now = fingerprint()
+        guard lastFingerprint.withLock({ $0 }) != now else { return }
+        reload()
+    }
+
+    /// What the template files look like on disk, in one string.
+    private func fingerprint() -> String {
+        let fm = FileManager.default
+        var parts: [String] = []
+        for locale in ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).sorted() where !locale.hasPrefix(".") {
+            let folder = directory.appendingPathComponent(locale)
+            for file in ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).sorted() {
+                let attributes = (try? fm.attributesOfItem(atPath: folder.appendingPathComponent(file).path)) ?? [:]
+                let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                parts.append("\(locale)/\(file):\(attributes[.size] as? Int ?? -1):\(modified)")
+            }
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    private let lastFingerprint = Mutex("")
+
     /// Re-reads every locale; a template that does not parse is logged and left out.
     public func reload() {
+        lastFingerprint.withLock { $0 = fingerprint() }
         var loaded = Loaded()
         let fm = FileManager.default
         for locale in ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).sorted() where !locale.hasPrefix(".") {

@@ -152,7 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: reloadEvery)
                     notify.rules.reload()
-                    notify.templates.reload()
+                    notify.templates.reloadIfChanged()
                 }
             }),
             .init(service: ClosureService(name: "outbox") { await deliverer.run() }),

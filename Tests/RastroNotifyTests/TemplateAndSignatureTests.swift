@@ -62,6 +62,29 @@ struct TemplateTests {
         let r = try library.render("out_for_delivery", locale: "pt-BR", merchantDefault: nil, variables: vars)
         #expect(!r.text.contains("Olá, !") && !r.html.contains("href=\"\""))
     }
+
+    @Test func anEditedTemplateIsPickedUpAndABrokenOneIsReportedOnce() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rastro-templates-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let en = folder.appendingPathComponent("en")
+        try FileManager.default.createDirectory(at: en, withIntermediateDirectories: true)
+        func write(_ name: String, _ text: String) throws { try text.write(to: en.appendingPathComponent(name), atomically: false, encoding: .utf8) }
+        try write("hello.subject.mustache", "Hi {{customerName}}")
+        try write("hello.text.mustache", "text")
+        try write("hello.html.mustache", "<p>html</p>")
+        let library = TemplateLibrary(directory: folder)
+        #expect(try library.render("hello", locale: "en", merchantDefault: nil, variables: ["customerName": "Ana"]).subject == "Hi Ana")
+        try write("hello.subject.mustache", "Olá {{customerName}}, again")
+        library.reloadIfChanged()
+        #expect(try library.render("hello", locale: "en", merchantDefault: nil, variables: ["customerName": "Ana"]).subject == "Olá Ana, again")
+        // Broken, then left alone: reported once, still reported, nothing else lost.
+        try write("bad.subject.mustache", "{{#unclosed}}")
+        library.reloadIfChanged()
+        #expect(library.problems.count == 1)
+        library.reloadIfChanged()
+        #expect(library.problems.count == 1 && library.locales == ["en"])
+    }
+
 }
 
 @Suite("Standard Webhooks")
