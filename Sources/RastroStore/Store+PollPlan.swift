@@ -68,13 +68,57 @@ struct PollItemPlan: Sendable {
 /// and uses a prepared answer only when its change is *equal* to the one the rules saw.
 /// A shipment that moved in between (a push, another poll) is simply run inline.
 public struct PreparedNotifications: Sendable {
-    var byShipment: [Int64: (change: ShipmentChange, intents: [OutboxIntent])] = [:]
+    /// One shipment's preparation, with what it was computed from.
+    struct Entry: Sendable {
+        /// The shipment row as read.
+        var read: Shipment
+        /// The answer the plan was made for.
+        var outcome: CarrierOutcome
+        /// How many events the shipment had, and the newest row id (events are only ever added).
+        var events: EventMark
+        var plan: PollItemPlan
+        var change: ShipmentChange?
+        var intents: [OutboxIntent]
+    }
+
+    var byShipment: [Int64: Entry] = [:]
+    /// The poll's `now` and lease owner the plans were made with.
+    var now: Timestamp
+    var owner: String
     /// CPU time the preparation took (rules included), for the benchmark's split.
     public var cpuNanos: Int64 = 0
+
+    /// The prepared plan, if the writer sees the shipment exactly as it was read.
+    func plan(for shipment: Shipment, outcome: CarrierOutcome, events: EventMark, now: Timestamp, owner: String) -> Entry? {
+        guard now == self.now, owner == self.owner, let id = shipment.id, let entry = byShipment[id], entry.read == shipment,
+              entry.events == events, entry.outcome == outcome else { return nil }
+        return entry
+    }
 
     func intents(for change: ShipmentChange) -> [OutboxIntent]? {
         guard let id = change.shipment.id, let prepared = byShipment[id], prepared.change == change else { return nil }
         return prepared.intents
+    }
+}
+
+/// A shipment's stored events in two numbers: equal marks mean the same events.
+struct EventMark: Sendable, Hashable {
+    var count: Int
+    var newestId: Int64
+
+    static func of(shipmentId: Int64, db: Database) throws -> EventMark {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT count(*), coalesce(max(id), 0) FROM event WHERE shipment_id = ?"),
+                                   arguments: [shipmentId])
+        return EventMark(count: row?[0] ?? 0, newestId: row?[1] ?? 0)
+    }
+
+    init(count: Int, newestId: Int64) {
+        self.count = count
+        self.newestId = newestId
+    }
+
+    init(_ stored: [EventRecord.Stored]) {
+        self.init(count: stored.count, newestId: stored.map(\.id).max() ?? 0)
     }
 }
 
@@ -85,18 +129,24 @@ extension Store {
                                      notify: @escaping ChangeNotifier) async throws -> PreparedNotifications {
         try await asyncRead { db in
             let cpuStart = CPUClock.thread()
-            var prepared = PreparedNotifications()
+            var prepared = PreparedNotifications(now: now, owner: report.owner)
             var merchants: [Int64: (Merchant, Set<String>)] = [:]
             for item in report.items {
                 guard let shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
                                                            arguments: [item.shipmentId]) else { continue }
-                let plan = PollItemPlan(item.outcome, shipment: shipment, stored: try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db),
-                                        carrier: report.carrier, owner: report.owner, now: now, decide: decide)
-                guard plan.changed else { continue }
-                let (merchant, endpoints) = try merchants[shipment.merchantId] ?? Self.merchantAndEndpoints(shipment.merchantId, db: db)
-                merchants[shipment.merchantId] = (merchant, endpoints)
-                let change = plan.change(merchant: merchant, endpoints: endpoints, at: now)
-                prepared.byShipment[item.shipmentId] = (change, notify(change))
+                let stored = try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db)
+                let plan = PollItemPlan(item.outcome, shipment: shipment, stored: stored, carrier: report.carrier, owner: report.owner,
+                                        now: now, decide: decide)
+                var entry = PreparedNotifications.Entry(read: shipment, outcome: item.outcome, events: EventMark(stored), plan: plan,
+                                                        change: nil, intents: [])
+                if plan.changed {
+                    let (merchant, endpoints) = try merchants[shipment.merchantId] ?? Self.merchantAndEndpoints(shipment.merchantId, db: db)
+                    merchants[shipment.merchantId] = (merchant, endpoints)
+                    let change = plan.change(merchant: merchant, endpoints: endpoints, at: now)
+                    entry.change = change
+                    entry.intents = notify(change)
+                }
+                prepared.byShipment[item.shipmentId] = entry
             }
             prepared.cpuNanos = CPUClock.thread() - cpuStart
             return prepared

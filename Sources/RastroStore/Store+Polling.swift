@@ -223,8 +223,13 @@ extension Store {
             for item in report.items {
                 guard let shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
                                                            arguments: [item.shipmentId]) else { continue }
-                let plan = PollItemPlan(item.outcome, shipment: shipment, stored: try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db),
-                                        carrier: report.carrier, owner: report.owner, now: now, decide: decide)
+                // The prepared plan when the shipment and its events are as they were read
+                // (then the merge is not done twice); else worked out here.
+                let reused = try prepared?.plan(for: shipment, outcome: item.outcome, events: EventMark.of(shipmentId: item.shipmentId, db: db),
+                                                now: now, owner: report.owner)
+                let plan = try reused?.plan ?? PollItemPlan(item.outcome, shipment: shipment,
+                                                            stored: EventRecord.storedEvents(shipmentId: item.shipmentId, db: db),
+                                                            carrier: report.carrier, owner: report.owner, now: now, decide: decide)
                 try Self.insertAdded(plan.merge, shipmentId: item.shipmentId, source: .poll, pollId: pollId, now: now, db: db)
                 try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
                 outcomes[plan.outcome, default: 0] += 1
@@ -232,10 +237,16 @@ extension Store {
                 guard plan.changed else { continue }
                 let (merchant, endpoints) = try merchants[shipment.merchantId] ?? Self.merchantAndEndpoints(shipment.merchantId, db: db)
                 merchants[shipment.merchantId] = (merchant, endpoints)
-                let change = plan.change(merchant: merchant, endpoints: endpoints, at: now)
+                let change: ShipmentChange, preparedIntents: [OutboxIntent]?
+                if let reused, let seen = reused.change, seen.merchant == merchant, seen.webhookEndpoints == endpoints {
+                    (change, preparedIntents) = (seen, reused.intents)
+                } else {
+                    change = plan.change(merchant: merchant, endpoints: endpoints, at: now)
+                    preparedIntents = prepared?.intents(for: change)
+                }
                 changes.append(change)
                 if let notify {
-                    let intents = prepared?.intents(for: change) ?? notify(change)
+                    let intents = preparedIntents ?? notify(change)
                     notifications += try Self.insertOutbox(intents, changeKey: change.key(carrier: report.carrier),
                                                            merchantId: shipment.merchantId, shipmentId: shipment.id, now: now, db: db)
                 }

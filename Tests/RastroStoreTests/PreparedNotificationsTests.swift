@@ -56,4 +56,19 @@ struct PreparedNotificationsTests {
         #expect(try db.store.outbox(merchantId: m.id!).map(\.payload) == ["\"in_transit>out_for_delivery\""])
         #expect(try db.store.events(shipmentId: s.id!).map(\.code) == ["RO", "OEC"])
     }
+
+    @Test func aPreparationMadeForAnotherMomentIsNotTakenForThisOne() async throws {
+        let db = try TemporaryStore()
+        let m = try db.store.ensureMerchant(name: "m", now: t0)
+        let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
+        _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        let ahead = CountingNotifier(), inline = CountingNotifier()
+        let poll = report(s.id!, [event(10, .inTransit, "RO")])
+        let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
+        let recording = try await db.store.recordPoll(poll, now: at(2), decide: decide, notify: inline.notify, prepared: prepared)
+        #expect(inline.calls.withLock { $0 } == 1)
+        #expect(recording.changes.first?.shipment.statusChangedAt == at(2))
+        #expect(try db.store.shipment(id: s.id!, merchantId: m.id!)?.lastPolledAt == at(2))
+    }
+
 }
