@@ -25,13 +25,19 @@ struct PreparedNotificationsTests {
                    items: [(shipmentId: id, trackingNumber: "N1", outcome: .tracked(TrackingResult(status: .inTransit, events: events)))])
     }
 
-    let decide: @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision = { _, _ in .pollAt(at(360)) }
-
-    @Test func thePreparedAnswerIsWrittenAndTheWriterDoesNotRunTheRules() async throws {
+    /// A store with one shipment, claimed by poller "p".
+    func claimedShipment() throws -> (TemporaryStore, Merchant, Shipment) {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
         let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
         _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        return (db, m, s)
+    }
+
+    let decide: @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision = { _, _ in .pollAt(at(360)) }
+
+    @Test func thePreparedAnswerIsWrittenAndTheWriterDoesNotRunTheRules() async throws {
+        let (db, m, s) = try claimedShipment()
         let ahead = CountingNotifier(), inline = CountingNotifier()
         let poll = report(s.id!, [event(10, .inTransit, "RO")])
         let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
@@ -42,10 +48,7 @@ struct PreparedNotificationsTests {
     }
 
     @Test func aShipmentThatMovedAfterPreparationIsNotifiedForWhatReallyHappened() async throws {
-        let db = try TemporaryStore()
-        let m = try db.store.ensureMerchant(name: "m", now: t0)
-        let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
-        _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        let (db, m, s) = try claimedShipment()
         let ahead = CountingNotifier(), inline = CountingNotifier()
         let poll = report(s.id!, [event(20, .outForDelivery, "OEC"), event(10, .inTransit, "RO")])
         let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
@@ -58,10 +61,7 @@ struct PreparedNotificationsTests {
     }
 
     @Test func aPreparationMadeForAnotherMomentIsNotTakenForThisOne() async throws {
-        let db = try TemporaryStore()
-        let m = try db.store.ensureMerchant(name: "m", now: t0)
-        let s = try db.store.registerShipment(NewShipment(carrier: "x", trackingNumber: "N1"), merchantId: m.id!, now: t0)
-        _ = try db.store.claimDue(carrier: "x", limit: 1, owner: "p", leaseUntil: at(5), now: t0)
+        let (db, m, s) = try claimedShipment()
         let ahead = CountingNotifier(), inline = CountingNotifier()
         let poll = report(s.id!, [event(10, .inTransit, "RO")])
         let prepared = try await db.store.prepareNotifications(for: poll, now: at(1), decide: decide, notify: ahead.notify)
