@@ -62,13 +62,6 @@ extension Store {
         stored.sorted { $0.event.occurredAt != $1.event.occurredAt ? $0.event.occurredAt > $1.event.occurredAt : $0.id > $1.id }.map(\.event)
     }
 
-    /// Re-derives a shipment's status from all its stored events (a pure function of them);
-    /// returns the effective timeline, oldest first.
-    @discardableResult
-    static func applyStatus(_ shipment: inout Shipment, db: Database) throws -> [TrackingEvent] {
-        derive(&shipment, from: newestFirst(try EventRecord.storedEvents(shipmentId: shipment.id!, db: db)))
-    }
-
     /// The status the events say (newest first), within the rule that expired stays
     /// expired unless a later event shows where the parcel went.
     static func derive(_ shipment: inout Shipment, from events: [TrackingEvent]) -> [TrackingEvent] {

@@ -200,20 +200,26 @@ extension Store {
     public func recordPoll(_ report: PollReport, now: Timestamp,
                            decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision,
                            notify: ChangeNotifier? = nil, prepared: PreparedNotifications? = nil) async throws -> PollRecording {
-        try await groupWrite { db in
+        // What needs no database is done before the transaction: the writer is what
+        // every poll and push waits for (the shape scans the body; the body is compressed).
+        let reportVerdict = report.verdict, shape = report.shape
+        let raw = report.response.map { response in
+            (status: response.status, body: Deflate.deflate(response.body), size: response.body.count,
+             headers: (try? JSONEncoder().encode(response.headers)).map { String(decoding: $0, as: UTF8.self) } ?? "{}",
+             codes: report.items.map(\.trackingNumber).joined(separator: ","))
+        }
+        return try await groupWrite { db in
             let cpuStart = CPUClock.thread()
             var poll = PollRecord(carrier: report.carrier, scriptVersion: report.scriptVersion, startedAt: report.startedAt,
                                   finishedAt: now, durationMs: report.durationMs, httpStatus: report.response?.status,
                                   outcome: report.outcome, error: report.error,
-                                  verdict: report.verdict?.rawValue, shape: report.shape)
+                                  verdict: reportVerdict?.rawValue, shape: shape)
             try poll.insert(db)
             let pollId = poll.id!
-            if let response = report.response {
-                let headers = (try? JSONEncoder().encode(response.headers)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                var raw = RawResponseRecord(pollId: pollId, carrier: report.carrier, receivedAt: now, httpStatus: response.status,
-                                            headers: headers, body: Deflate.deflate(response.body), bodySize: response.body.count,
-                                            codes: report.items.map(\.trackingNumber).joined(separator: ","))
-                try raw.insert(db)
+            if let raw {
+                var record = RawResponseRecord(pollId: pollId, carrier: report.carrier, receivedAt: now, httpStatus: raw.status,
+                                               headers: raw.headers, body: raw.body, bodySize: raw.size, codes: raw.codes)
+                try record.insert(db)
             }
             var changes: [ShipmentChange] = []
             var newEventCount = 0
@@ -251,7 +257,7 @@ extension Store {
                                                            merchantId: shipment.merchantId, shipmentId: shipment.id, now: now, db: db)
                 }
             }
-            var verdict = report.verdict
+            var verdict = reportVerdict
             if verdict == .unchanged, newEventCount > 0 {
                 verdict = .newEvents
                 try db.execute(sql: "UPDATE poll SET verdict = ? WHERE id = ?", arguments: [verdict?.rawValue, pollId])
@@ -264,7 +270,7 @@ extension Store {
                     """, arguments: [report.carrier, hour, outcome, count])
             }
             return PollRecording(pollId: pollId, newEvents: newEventCount, changes: changes, notifications: notifications,
-                                 verdict: verdict, shape: poll.shape ?? ResponseShape.noResponse, cpuNanos: CPUClock.thread() - cpuStart)
+                                 verdict: verdict, shape: shape, cpuNanos: CPUClock.thread() - cpuStart)
         }
     }
 
