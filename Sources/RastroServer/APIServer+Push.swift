@@ -8,9 +8,13 @@ import RastroStore
 enum PushEvents {
     /// "yyyy-mm-dd hh:mm[:ss]" (or with a T) as local time in `zone` → UTC.
     static func localTime(_ text: String, zone: String) -> Timestamp? {
-        let normalized = text.replacingOccurrences(of: " ", with: "T")
-        let withSeconds = normalized.count == 16 ? normalized + ":00" : normalized
-        guard withSeconds.count == 19, let asUTC = Timestamp(iso8601: withSeconds + "Z") else { return nil }
+        // Bytes, not Foundation string calls: every pushed event comes through here.
+        var bytes = Array(text.utf8)
+        guard bytes.count == 16 || bytes.count == 19, bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "T") else { return nil }
+        bytes[10] = UInt8(ascii: "T")
+        if bytes.count == 16 { bytes += Array(":00".utf8) }
+        bytes.append(UInt8(ascii: "Z"))
+        guard let asUTC = Timestamp(iso8601: String(decoding: bytes, as: UTF8.self)) else { return nil }
         // The offset at that wall time; zone transitions happen at night, where parcels rarely move.
         let offset = EventZone.offsetSeconds(zone, at: asUTC)
         return asUTC - .seconds(Int64(offset))
@@ -32,9 +36,6 @@ extension APIServer {
             let invoice = context.parameters.get("invoiceNumber") ?? ""
             return try await idempotent(request, context, body: bytes) {
                 let body = try JSONBody(bytes)
-                guard let shipment = try await store.shipment(orderId: orderId, invoiceNumber: invoice, merchantId: merchantId) else {
-                    throw APIError.notFound("order \(orderId) invoice \(invoice)")
-                }
                 var events: [TrackingEvent] = []
                 for (i, e) in (try body.array("events") ?? []).enumerated() {
                     let item = JSONBody(object: e)
@@ -61,8 +62,10 @@ extension APIServer {
                 }
                 guard !events.isEmpty else { throw APIError.invalid("events", "events is empty and isDelivered is not true: nothing to record") }
                 let newestFirst = events.sorted { $0.occurredAt > $1.occurredAt }
-                let (_, change) = try await store.recordEvents(newestFirst, shipmentId: shipment.id!, merchantId: merchantId, source: .push,
-                                                         now: now(), notify: rules?.notifier)
+                guard let (_, change) = try await store.recordEvents(newestFirst, for: .order(orderId: orderId, invoiceNumber: invoice),
+                                                                     merchantId: merchantId, source: .push, now: now(), notify: rules?.notifier) else {
+                    throw APIError.notFound("order \(orderId) invoice \(invoice)")
+                }
                 if change != nil { wake() }
                 return (.ok, ["date": now().iso8601, "orderId": orderId, "receipt": Self.receipt()])
             }
@@ -90,5 +93,16 @@ extension APIServer {
         }
     }
 
-    static func receipt() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+    /// 32 lowercase hex digits, like the platform's receipts.
+    static func receipt() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 32) { out in
+            for i in stride(from: 0, to: 32, by: 16) {
+                let word = rng.next()
+                for j in 0..<16 { out[i + j] = digits[Int((word >> (UInt64(j) * 4)) & 0xF)] }
+            }
+            return 32
+        }
+    }
 }

@@ -185,7 +185,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized("missing API key: send Authorization: Bearer <key>")
         }
-        guard let key = try await APIKeys.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), store: store) else {
+        guard let key = try await APIKeys.verify(JSONBody.trimmed(header.dropFirst(7)), store: store) else {
             throw APIError.unauthorized("unknown or revoked API key")
         }
         var context = context

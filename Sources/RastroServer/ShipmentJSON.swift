@@ -51,6 +51,14 @@ struct JSONBody {
 
     init(object: [String: Any]) { self.object = object }
 
+    /// Without leading and trailing white space. Most values have none, and Foundation's
+    /// trimming showed in push profiles, so those are returned as they are.
+    static func trimmed(_ s: some StringProtocol) -> String {
+        func plain(_ c: Unicode.Scalar?) -> Bool { c.map { $0.isASCII && $0.value > 0x20 && $0.value != 0x7F } ?? false }
+        if plain(s.unicodeScalars.first) && plain(s.unicodeScalars.last) { return String(s) }
+        return s.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func string(_ field: String, required: Bool = false, max: Int = 200, prefix: String = "") throws -> String? {
         let value = object[field]
         if value == nil || value is NSNull {
@@ -58,12 +66,12 @@ struct JSONBody {
             return nil
         }
         guard let s = value as? String else { throw APIError.invalid(prefix + field, "\(prefix + field) must be a string") }
-        let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmed(s)
         if trimmed.isEmpty {
             if required { throw APIError.invalid(prefix + field, "\(prefix + field) must not be empty") }
             return nil
         }
-        guard trimmed.count <= max else { throw APIError.invalid(prefix + field, "\(prefix + field) is longer than \(max) characters") }
+        guard trimmed.utf8.count <= max || trimmed.count <= max else { throw APIError.invalid(prefix + field, "\(prefix + field) is longer than \(max) characters") }
         return trimmed
     }
 

@@ -31,6 +31,17 @@ public struct APIKey: Codable, Sendable, Hashable, FetchableRecord, MutablePersi
         self.revokedAt = revokedAt
     }
 
+    /// By column name, not Codable: a key is read on every request (see `Merchant.init(row:)`).
+    public init(row: Row) throws {
+        id = row["id"]
+        merchantId = row["merchant_id"]
+        prefix = row["prefix"]
+        hash = [UInt8](row["hash"] as Data)
+        name = row["name"]
+        createdAt = row["created_at"]
+        revokedAt = row["revoked_at"]
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decodeIfPresent(Int64.self, forKey: .id)

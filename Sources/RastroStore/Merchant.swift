@@ -26,4 +26,15 @@ public struct Merchant: Codable, Sendable, Hashable, FetchableRecord, MutablePer
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// By column name, not Codable: every push and poll plan reads its merchant, and the
+    /// Codable path (a keyed container and snake-case conversion per row) showed in profiles.
+    public init(row: Row) throws {
+        id = row["id"]
+        name = row["name"]
+        createdAt = row["created_at"]
+        pollEvery = row["poll_every"]
+        pollWindow = row["poll_window"]
+        defaultLocale = row["default_locale"]
+    }
 }

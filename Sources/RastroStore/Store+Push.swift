@@ -3,25 +3,33 @@ import GRDB
 import RastroCore
 
 extension Store {
+    /// Which shipment pushed events are for: its id, or the merchant's order and invoice
+    /// (the platform's push names those). Always within one merchant.
+    public enum ShipmentLookup: Sendable, Hashable {
+        case id(Int64)
+        case order(orderId: String, invoiceNumber: String)
+    }
+
     /// Events that arrived by push (an ERP or a carrier calling the API) or by hand:
     /// the same status machine, rules and outbox as a poll, in one transaction.
     /// The same push again stores nothing and notifies nobody.
     ///
     /// The rules run first on a reader; the writer uses their answer when the change it
     /// makes is the one they saw (see `PreparedNotifications`), so it only writes.
-    public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
-                             now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?) {
+    /// nil: the merchant has no such shipment.
+    public func recordEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, source: EventRecord.Source,
+                             now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?)? {
+        // One read finds the shipment and plans the rules: a push costs one read and one write.
         let prepared: (change: ShipmentChange, intents: [OutboxIntent])? = if let notify {
             try? await asyncRead { db in
-                guard let (_, change) = try Self.planEvents(events, shipmentId: shipmentId, merchantId: merchantId, now: now, db: db),
+                guard let (_, change) = try Self.planEvents(events, for: lookup, merchantId: merchantId, now: now, db: db),
                       let change else { return nil }
                 return (change, notify(change))
             }
         } else { nil }
         return try await groupWrite { db in
-            guard let (plan, change) = try Self.planEvents(events, shipmentId: shipmentId, merchantId: merchantId, now: now, db: db) else {
-                throw StoreError.notFound("shipment \(shipmentId)")
-            }
+            guard let (plan, change) = try Self.planEvents(events, for: lookup, merchantId: merchantId, now: now, db: db) else { return nil }
+            let shipmentId = plan.shipment.id!
             try Self.insertAdded(plan.merge, shipmentId: shipmentId, source: source, pollId: nil, now: now, db: db)
             try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
             guard let change else { return (plan.shipment, nil) }
@@ -34,12 +42,21 @@ extension Store {
         }
     }
 
+    /// `recordEvents(_:for:…)` by shipment id; a missing shipment is `StoreError.notFound`.
+    public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
+                             now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?) {
+        guard let recorded = try await recordEvents(events, for: .id(shipmentId), merchantId: merchantId, source: source, now: now, notify: notify) else {
+            throw StoreError.notFound("shipment \(shipmentId)")
+        }
+        return recorded
+    }
+
     /// What pushed events do to a shipment, from the shipment and its stored events alone
     /// (nil: no such shipment for this merchant); the change, when there is one.
-    static func planEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, now: Timestamp,
+    static func planEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, now: Timestamp,
                            db: Database) throws -> (plan: (shipment: Shipment, merge: EventMerge), change: ShipmentChange?)? {
-        guard var shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ? AND merchant_id = ?"),
-                                                   arguments: [shipmentId, merchantId]) else { return nil }
+        guard var shipment = try findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
+        let shipmentId = shipment.id!
         let before = shipment.status
         let merge = merge(events, stored: try EventRecord.storedEvents(shipmentId: shipmentId, db: db), carrier: shipment.carrier, into: &shipment)
         if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
@@ -51,15 +68,24 @@ extension Store {
         return ((shipment, merge), change)
     }
 
-    /// The shipment a platform push names: the merchant's order and invoice.
-    public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) async throws -> Shipment? {
-        try await asyncRead { db in
-            // Cached statements on every per-request lookup: a query-interface request compiles its
-            // SQL (and runs GRDB's authorizer) on every call, a tenth of a push's CPU.
-            try Shipment.fetchOne(db.cachedStatement(sql: """
+    // Cached statements on every per-request lookup: a query-interface request compiles its
+    // SQL (and runs GRDB's authorizer) on every call, a tenth of a push's CPU.
+    static func findShipment(_ lookup: ShipmentLookup, merchantId: Int64, db: Database) throws -> Shipment? {
+        switch lookup {
+        case .id(let id):
+            return try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ? AND merchant_id = ?"),
+                                         arguments: [id, merchantId])
+        case .order(let orderId, let invoiceNumber):
+            // The newest, should an order have been invoiced twice under one number.
+            return try Shipment.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM shipment WHERE merchant_id = ? AND order_id = ? AND invoice_number = ? ORDER BY id DESC LIMIT 1
                 """), arguments: [merchantId, orderId, invoiceNumber])
         }
+    }
+
+    /// The shipment a platform push names: the merchant's order and invoice.
+    public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) async throws -> Shipment? {
+        try await asyncRead { db in try Self.findShipment(.order(orderId: orderId, invoiceNumber: invoiceNumber), merchantId: merchantId, db: db) }
     }
 
     // MARK: API keys
