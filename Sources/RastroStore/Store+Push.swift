@@ -14,22 +14,41 @@ extension Store {
     /// the same status machine, rules and outbox as a poll, in one transaction.
     /// The same push again stores nothing and notifies nobody.
     ///
-    /// The rules run first on a reader; the writer uses their answer when the change it
-    /// makes is the one they saw (see `PreparedNotifications`), so it only writes.
+    /// The work is done first on a reader: find the shipment, merge the events, run the
+    /// rules. The writer uses that plan when the shipment and its events are still as the
+    /// reader saw them (as polls do, see `PreparedNotifications`), so it only writes.
     /// nil: the merchant has no such shipment.
     public func recordEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, source: EventRecord.Source,
                              now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?)? {
-        // One read finds the shipment and plans the rules: a push costs one read and one write.
-        let prepared: (change: ShipmentChange, intents: [OutboxIntent])? = if let notify {
-            try? await asyncRead { db in
-                guard let (_, change) = try Self.planEvents(events, for: lookup, merchantId: merchantId, now: now, db: db),
-                      let change else { return nil }
-                return (change, notify(change))
-            }
-        } else { nil }
+        // A failed preparation only means the writer does the work itself.
+        let prepared = try? preparePush(events, for: lookup, merchantId: merchantId, now: now, notify: notify)
+        return try await recordEvents(events, for: lookup, merchantId: merchantId, source: source, now: now, notify: notify, prepared: prepared)
+    }
+
+    /// The push worked out on a reader: the shipment, the merge, the change and its intents.
+    func preparePush(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, now: Timestamp,
+                     notify: ChangeNotifier?) throws -> PreparedPush? {
+        try pointRead { db -> PreparedPush? in
+            guard let read = try Self.findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
+            let stored = try EventRecord.storedEvents(shipmentId: read.id!, db: db)
+            let planned = try Self.planEvents(events, shipment: read, stored: stored, merchantId: merchantId, now: now, db: db)
+            return PreparedPush(read: read, events: EventMark(stored), plan: planned.plan, change: planned.change,
+                                intents: planned.change.flatMap { change in notify.map { $0(change) } })
+        }
+    }
+
+    func recordEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, source: EventRecord.Source,
+                      now: Timestamp, notify: ChangeNotifier?, prepared: PreparedPush?) async throws -> (shipment: Shipment, change: ShipmentChange?)? {
         return try await groupWrite { db in
-            guard let (plan, change) = try Self.planEvents(events, for: lookup, merchantId: merchantId, now: now, db: db) else { return nil }
-            let shipmentId = plan.shipment.id!
+            guard let shipment = try Self.findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
+            let shipmentId = shipment.id!
+            let plan: (shipment: Shipment, merge: EventMerge), change: ShipmentChange?
+            if let prepared, prepared.read == shipment, try EventMark.of(shipmentId: shipmentId, db: db) == prepared.events {
+                (plan, change) = (prepared.plan, prepared.change)
+            } else {
+                let stored = try EventRecord.storedEvents(shipmentId: shipmentId, db: db)
+                (plan, change) = try Self.planEvents(events, shipment: shipment, stored: stored, merchantId: merchantId, now: now, db: db)
+            }
             try Self.insertAdded(plan.merge, shipmentId: shipmentId, source: source, pollId: nil, now: now, db: db)
             try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
             guard let change else { return (plan.shipment, nil) }
@@ -42,6 +61,15 @@ extension Store {
         }
     }
 
+    /// A push worked out on a reader, with what it was worked out from.
+    struct PreparedPush: Sendable {
+        var read: Shipment
+        var events: EventMark
+        var plan: (shipment: Shipment, merge: EventMerge)
+        var change: ShipmentChange?
+        var intents: [OutboxIntent]?
+    }
+
     /// `recordEvents(_:for:…)` by shipment id; a missing shipment is `StoreError.notFound`.
     public func recordEvents(_ events: [TrackingEvent], shipmentId: Int64, merchantId: Int64, source: EventRecord.Source,
                              now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?) {
@@ -51,14 +79,13 @@ extension Store {
         return recorded
     }
 
-    /// What pushed events do to a shipment, from the shipment and its stored events alone
-    /// (nil: no such shipment for this merchant); the change, when there is one.
-    static func planEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, now: Timestamp,
-                           db: Database) throws -> (plan: (shipment: Shipment, merge: EventMerge), change: ShipmentChange?)? {
-        guard var shipment = try findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
-        let shipmentId = shipment.id!
+    /// What pushed events do to a shipment, from the shipment and its stored events alone;
+    /// the change, when there is one.
+    static func planEvents(_ events: [TrackingEvent], shipment: Shipment, stored: [EventRecord.Stored], merchantId: Int64, now: Timestamp,
+                           db: Database) throws -> (plan: (shipment: Shipment, merge: EventMerge), change: ShipmentChange?) {
+        var shipment = shipment
         let before = shipment.status
-        let merge = merge(events, stored: try EventRecord.storedEvents(shipmentId: shipmentId, db: db), carrier: shipment.carrier, into: &shipment)
+        let merge = merge(events, stored: stored, carrier: shipment.carrier, into: &shipment)
         if shipment.status.isTerminal && shipment.leaseOwner == nil { shipment.nextPollAt = nil }
         if shipment.status != before { shipment.statusChangedAt = now }
         guard shipment.status != before || !merge.added.isEmpty else { return ((shipment, merge), nil) }
@@ -99,7 +126,7 @@ extension Store {
     }
 
     public func apiKey(prefix: String) async throws -> APIKey? {
-        try await asyncRead { db in try APIKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE prefix = ?"), arguments: [prefix]) }
+        try pointRead { db in try APIKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE prefix = ?"), arguments: [prefix]) }
     }
 
     public func revokeAPIKey(prefix: String, now: Timestamp) throws -> Bool {

@@ -59,6 +59,16 @@ public final class Store: Sendable {
 
     private static let readQueue = DispatchQueue(label: "rastro.store.read", attributes: .concurrent)
 
+    /// A read of a few indexed rows, run in the calling task's thread.
+    ///
+    /// For the lookups every request makes (its key, its shipment): they take
+    /// microseconds, less than the two thread switches `asyncRead` costs. This cannot
+    /// hang like GRDB's async read (see `asyncRead`): the reader is taken and given back
+    /// within this call, so whoever waits for a reader waits for work that is running.
+    func pointRead<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try read(body)
+    }
+
     /// A database upgraded by a newer rastro has migrations this binary does not know;
     /// running on it could write rows the newer schema no longer accepts. There is no
     /// downgrade: run the newer version, or restore the backup taken before upgrading.

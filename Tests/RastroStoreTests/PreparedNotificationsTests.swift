@@ -71,4 +71,40 @@ struct PreparedNotificationsTests {
         #expect(try db.store.shipment(id: s.id!, merchantId: m.id!)?.lastPolledAt == at(2))
     }
 
+    @Test func aPushWorkedOutAheadIsWrittenWithoutRunningTheRulesAgain() async throws {
+        let (db, m, s) = try claimedShipment()
+        let ahead = CountingNotifier(), inline = CountingNotifier()
+        let push = [event(10, .inTransit, "RO")]
+        let prepared = try db.store.preparePush(push, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
+        _ = try await db.store.recordEvents(push, for: .id(s.id!), merchantId: m.id!, source: .push, now: at(1), notify: inline.notify, prepared: prepared)
+        #expect(ahead.calls.withLock { $0 } == 1 && inline.calls.withLock { $0 } == 0)
+        #expect(try db.store.outbox(merchantId: m.id!).map(\.payload) == ["\"pending>in_transit\""])
+    }
+
+    @Test func aPushOvertakenByAnotherBetweenReaderAndWriterIsWorkedOutAgain() async throws {
+        let (db, m, s) = try claimedShipment()
+        let ahead = CountingNotifier(), inline = CountingNotifier()
+        let first = [event(10, .inTransit, "RO")]
+        let prepared = try db.store.preparePush(first, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
+        // A newer scan lands between the first push's reader and its writer.
+        _ = try await db.store.recordEvents([event(20, .outForDelivery, "OEC")], shipmentId: s.id!, merchantId: m.id!, source: .push, now: at(1),
+                                            notify: inline.notify)
+        let recorded = try await db.store.recordEvents(first, for: .id(s.id!), merchantId: m.id!, source: .push, now: at(1),
+                                                       notify: inline.notify, prepared: prepared)
+        // The older scan is stored, the status stays where the newer one put it, and the
+        // answer prepared for "pending → in transit" is not what the customer is told.
+        #expect(recorded?.shipment.status == .outForDelivery)
+        #expect(try db.store.events(shipmentId: s.id!).map(\.code).sorted() == ["OEC", "RO"])
+        #expect(inline.calls.withLock { $0 } == 2)
+        #expect(!(try db.store.outbox(merchantId: m.id!).map(\.payload).contains("\"pending>in_transit\"")))
+    }
+
+    @Test func aPushForAnotherMerchantsOrderFindsNothing() async throws {
+        let (db, _, s) = try claimedShipment()
+        let other = try db.store.ensureMerchant(name: "other", now: t0)
+        let recorded = try await db.store.recordEvents([event(10, .inTransit, "RO")], for: .id(s.id!), merchantId: other.id!, source: .push,
+                                                       now: at(1))
+        #expect(recorded == nil)
+        #expect(try db.store.events(shipmentId: s.id!).isEmpty)
+    }
 }
