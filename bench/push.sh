@@ -4,6 +4,7 @@
 # against a release build of `rastro serve` on loopback, with wrk.
 #
 #   bash bench/push.sh [SHIPMENTS=1000] [SECONDS=20] [CONNECTIONS=32]
+#   PERF_OUT=/tmp/push.perf bash bench/push.sh   # and a profile of the server (perf report -i …)
 #
 # Every push carries a new event (a distinct time), so each one is a real write:
 # events stored, status derived, rules run, outbox rows committed (synchronous=FULL).
@@ -60,6 +61,8 @@ echo "machine: $(nproc) cores, $(uname -m); $SHIPMENTS shipments, $CONNECTIONS c
 # than pushes/s on a shared machine, and it is what a change to the hot path moves.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE/stat"; }
 CPU_BEFORE=$(cpu_ticks)
+# PERF_OUT=file: also sample the server's stacks during the run (perf record, software clock).
+if [ -n "${PERF_OUT:-}" ]; then perf record -e cpu-clock -F 999 -g -p "$SERVE" -o "$PERF_OUT" -- sleep "$SECONDS_" 2>/dev/null & fi
 wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
 CPU_AFTER=$(cpu_ticks)
 if grep -q "Non-2xx" "$WORK/wrk.txt"; then echo "some pushes failed: see above" >&2; exit 1; fi

@@ -44,9 +44,9 @@ public final class PollScheduler: Sendable {
     private struct Lanes {
         var inFlight: [String: Int] = [:]
         var nextStart: [String: ContinuousClock.Instant] = [:]
-        var wake = false
     }
     private let lanes = Mutex(Lanes())
+    private let wakeSignal = WakeSignal()
     private let random = Mutex(SystemRandomNumberGenerator())
 
     public init(store: Store, registry: CarrierRegistry, poller: CarrierPoller, settings: Settings = .init(),
@@ -65,7 +65,7 @@ public final class PollScheduler: Sendable {
     }
 
     /// Asks the loop to look for due shipments now (after a registration or "poll now").
-    public func wake() { lanes.withLock { $0.wake = true } }
+    public func wake() { wakeSignal.signal() }
 
     /// Runs until the task is cancelled; then claims nothing more, lets polls in
     /// flight finish and record, and gives back claimed batches that never started.
@@ -73,12 +73,7 @@ public final class PollScheduler: Sendable {
         await withTaskGroup(of: Void.self) { group in
             while !Task.isCancelled {
                 launchDuePolls(into: &group)
-                var waited = Duration.zero
-                while waited < settings.tick, !Task.isCancelled, !lanes.withLock({ $0.wake }) {
-                    try? await Task.sleep(for: .milliseconds(25))
-                    waited += .milliseconds(25)
-                }
-                lanes.withLock { $0.wake = false }
+                await wakeSignal.wait(timeout: settings.tick)
             }
             await group.waitForAll()
         }
@@ -124,7 +119,8 @@ public final class PollScheduler: Sendable {
 
     private func pollBatch(_ version: CarrierVersion, _ batch: [DuePoll], startAt: ContinuousClock.Instant) async {
         defer {
-            lanes.withLock { $0.inFlight[version.id, default: 1] -= 1; $0.wake = true }
+            lanes.withLock { $0.inFlight[version.id, default: 1] -= 1 }
+            wakeSignal.signal()  // a slot is free: claim more now, not at the next tick
         }
         if startAt > .now { try? await Task.sleep(until: startAt) }
         if Task.isCancelled {
