@@ -51,6 +51,10 @@ struct JSONBody {
 
     init(object: [String: Any]) { self.object = object }
 
+    /// JSON null. Not `value is NSNull`: on a list or an object that cast bridges the
+    /// whole value to Foundation classes first, which showed in push profiles.
+    static func isNull(_ value: Any) -> Bool { type(of: value) == NSNull.self }
+
     /// Without leading and trailing white space. Most values have none, and Foundation's
     /// trimming showed in push profiles, so those are returned as they are.
     static func trimmed(_ s: some StringProtocol) -> String {
@@ -61,7 +65,7 @@ struct JSONBody {
 
     func string(_ field: String, required: Bool = false, max: Int = 200, prefix: String = "") throws -> String? {
         let value = object[field]
-        if value == nil || value is NSNull {
+        if value == nil || Self.isNull(value!) {
             if required { throw APIError.invalid(prefix + field, "\(prefix + field) is required") }
             return nil
         }
@@ -76,7 +80,7 @@ struct JSONBody {
     }
 
     func bool(_ field: String, prefix: String = "") throws -> Bool? {
-        guard let value = object[field], !(value is NSNull) else { return nil }
+        guard let value = object[field], !Self.isNull(value) else { return nil }
         // JSONSerialization gives NSNumber for numbers and booleans alike; only true/false are accepted.
         guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
             throw APIError.invalid(prefix + field, "\(prefix + field) must be true or false")
@@ -85,13 +89,13 @@ struct JSONBody {
     }
 
     func object(_ field: String) throws -> JSONBody? {
-        guard let value = object[field], !(value is NSNull) else { return nil }
+        guard let value = object[field], !Self.isNull(value) else { return nil }
         guard let o = value as? [String: Any] else { throw APIError.invalid(field, "\(field) must be an object") }
         return JSONBody(object: o)
     }
 
     func array(_ field: String) throws -> [[String: Any]]? {
-        guard let value = object[field], !(value is NSNull) else { return nil }
+        guard let value = object[field], !Self.isNull(value) else { return nil }
         guard let list = value as? [Any] else { throw APIError.invalid(field, "\(field) must be a list") }
         return try list.enumerated().map { i, item in
             guard let o = item as? [String: Any] else { throw APIError.invalid("\(field)[\(i)]", "\(field)[\(i)] must be an object") }
