@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import RastroScripting
 
@@ -49,5 +50,36 @@ struct LuaPoolTests {
         #expect(fast == [.string("ok")])
         await stuck
         #expect(try await pool.workers[0].withVM { vm in try vm.eval("return 2") } == [.integer(2)])
+    }
+
+    final class Flag: Sendable {
+        let raised = Atomic<Bool>(false)
+    }
+
+    @Test("calls go to the idle worker, not in turn to one that is busy", .timeLimit(.minutes(1)))
+    func callsGoToTheIdleWorker() async throws {
+        let pool = try LuaPool(size: 2)
+        defer { pool.shutdown() }
+        // A long call holds one worker's thread (like a long parse) until the test is done.
+        let done = Flag()
+        let started = AsyncStream<Void>.makeStream()
+        let long = Task {
+            try await pool.withVM { _ in
+                started.continuation.yield()
+                while !done.raised.load(ordering: .acquiring) { usleep(200) }
+            }
+        }
+        var startedIterator = started.stream.makeAsyncIterator()
+        _ = await startedIterator.next()
+        #expect(pool.queued.sorted() == [0, 1])
+        let busy = pool.queued.firstIndex(of: 1)!
+        // Calls in a row all go to the free worker; in turn, every other one would wait forever.
+        for _ in 0..<3 {
+            let ranOn = try await pool.withVM { _ in pool.workers.firstIndex { $0.isOnWorkerThread }! }
+            #expect(ranOn != busy)
+        }
+        done.raised.store(true, ordering: .releasing)
+        try await long.value
+        #expect(pool.queued == [0, 0])
     }
 }
