@@ -131,9 +131,9 @@ extension Store {
             let cpuStart = CPUClock.thread()
             var prepared = PreparedNotifications(now: now, owner: report.owner)
             var merchants: [Int64: (Merchant, Set<String>)] = [:]
+            let shipments = try Shipment.fetchSelected(db, ids: report.items.map(\.shipmentId))
             for item in report.items {
-                guard let shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
-                                                           arguments: [item.shipmentId]) else { continue }
+                guard let shipment = shipments[item.shipmentId] else { continue }
                 let stored = try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db)
                 let plan = PollItemPlan(item.outcome, shipment: shipment, stored: stored, carrier: report.carrier, owner: report.owner,
                                         now: now, decide: decide)

@@ -226,9 +226,9 @@ extension Store {
             var notifications = 0
             var merchants: [Int64: (Merchant, Set<String>)] = [:]
             var outcomes: [String: Int] = [:]
+            var shipments = try Shipment.fetchSelected(db, ids: report.items.map(\.shipmentId))
             for item in report.items {
-                guard let shipment = try Shipment.fetchOne(db.cachedStatement(sql: "SELECT * FROM shipment WHERE id = ?"),
-                                                           arguments: [item.shipmentId]) else { continue }
+                guard let shipment = shipments[item.shipmentId] else { continue }
                 // The prepared plan when the shipment and its events are as they were read
                 // (then the merge is not done twice); else worked out here.
                 let reused = try prepared?.plan(for: shipment, outcome: item.outcome, events: EventMark.of(shipmentId: item.shipmentId, db: db),
@@ -238,6 +238,7 @@ extension Store {
                                                             carrier: report.carrier, owner: report.owner, now: now, decide: decide)
                 try Self.insertAdded(plan.merge, shipmentId: item.shipmentId, source: .poll, pollId: pollId, now: now, db: db)
                 try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
+                shipments[item.shipmentId] = plan.shipment  // as written, should the batch name it twice
                 outcomes[plan.outcome, default: 0] += 1
                 newEventCount += plan.merge.added.count
                 guard plan.changed else { continue }
