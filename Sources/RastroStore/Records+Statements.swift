@@ -18,20 +18,34 @@ extension EventRecord {
 
     /// A shipment's stored events, in no particular order.
     static func storedEvents(shipmentId: Int64, db: Database) throws -> [Stored] {
+        try storedEvents(db, "WHERE shipment_id = ?", arguments: [shipmentId]).map(\.stored)
+    }
+
+    /// The stored events of several shipments (a poll's batch) in one statement, by shipment.
+    static func storedEvents(shipmentIds: [Int64], db: Database) throws -> [Int64: [Stored]] {
+        guard !shipmentIds.isEmpty else { return [:] }
+        let rows = try storedEvents(db, "WHERE shipment_id IN (\(Array(repeating: "?", count: shipmentIds.count).joined(separator: ",")))",
+                                    arguments: StatementArguments(shipmentIds))
+        var out: [Int64: [Stored]] = [:]
+        for (shipmentId, stored) in rows { out[shipmentId, default: []].append(stored) }
+        return out
+    }
+
+    private static func storedEvents(_ db: Database, _ clause: String, arguments: StatementArguments) throws -> [(shipmentId: Int64, stored: Stored)] {
         let statement = try db.cachedStatement(sql: """
             SELECT id, identity, occurred_at, zone, status, code, subcode, description, facility, city, district, state,
-                   country, postal_code, destination, retracts_previous
-            FROM event WHERE shipment_id = ?
-            """)
-        var out: [Stored] = []
-        let rows = try Row.fetchCursor(statement, arguments: [shipmentId])
+                   country, postal_code, destination, retracts_previous, shipment_id
+            FROM event
+            """ + " " + clause)
+        var out: [(shipmentId: Int64, stored: Stored)] = []
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try rows.next() {
             let location = EventLocation(facility: row[8], city: row[9], district: row[10], state: row[11], country: row[12], postalCode: row[13])
             let event = TrackingEvent(occurredAt: row[2], zone: row[3], status: row[4], code: row[5], subcode: row[6], description: row[7],
                                       location: location.isEmpty ? nil : location,
                                       destination: (row[14] as String?).flatMap(EventLocation.init(columnJSON:)),
                                       retractsPrevious: row[15])
-            out.append(Stored(id: row[0], identity: row[1], event: event))
+            out.append((row[16], Stored(id: row[0], identity: row[1], event: event)))
         }
         return out
     }

@@ -131,10 +131,12 @@ extension Store {
             let cpuStart = CPUClock.thread()
             var prepared = PreparedNotifications(now: now, owner: report.owner)
             var merchants: [Int64: (Merchant, Set<String>)] = [:]
-            let shipments = try Shipment.fetchSelected(db, ids: report.items.map(\.shipmentId))
+            let ids = report.items.map(\.shipmentId)
+            let shipments = try Shipment.fetchSelected(db, ids: ids)
+            let storedEvents = try EventRecord.storedEvents(shipmentIds: ids, db: db)
             for item in report.items {
                 guard let shipment = shipments[item.shipmentId] else { continue }
-                let stored = try EventRecord.storedEvents(shipmentId: item.shipmentId, db: db)
+                let stored = storedEvents[item.shipmentId] ?? []
                 let plan = PollItemPlan(item.outcome, shipment: shipment, stored: stored, carrier: report.carrier, owner: report.owner,
                                         now: now, decide: decide)
                 var entry = PreparedNotifications.Entry(read: shipment, outcome: item.outcome, events: EventMark(stored), plan: plan,
