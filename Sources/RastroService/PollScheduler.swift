@@ -72,7 +72,7 @@ public final class PollScheduler: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             while !Task.isCancelled {
-                launchDuePolls(into: &group)
+                await launchDuePolls(into: &group)
                 await wakeSignal.wait(timeout: settings.tick)
             }
             await group.waitForAll()
@@ -80,7 +80,7 @@ public final class PollScheduler: Sendable {
     }
 
     /// One pass over the carriers: claim what is due, up to each lane's free slots.
-    func launchDuePolls(into group: inout TaskGroup<Void>) {
+    func launchDuePolls(into group: inout TaskGroup<Void>) async {
         let current = now()
         for version in registry.all {
             let definition = version.definition
@@ -89,8 +89,8 @@ public final class PollScheduler: Sendable {
             let claimed: [DuePoll]
             do {
                 guard let due = try store.nextDue(carrier: version.id), due <= current else { continue }
-                claimed = try store.claimDue(carrier: version.id, limit: free * max(1, definition.batch), owner: owner,
-                                             leaseUntil: current + settings.lease, now: current)
+                claimed = try await store.claimDueOffPool(carrier: version.id, limit: free * max(1, definition.batch), owner: owner,
+                                                          leaseUntil: current + settings.lease, now: current)
             } catch {
                 logger.error("could not claim due polls", metadata: ["carrier": "\(version.id)", "error": "\(error)"])
                 continue

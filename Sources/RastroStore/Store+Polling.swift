@@ -155,24 +155,43 @@ extension Store {
     /// shipment is due again when the lease ends — no separate recovery pass.
     public func claimDue(carrier: String, limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) throws -> [DuePoll] {
         guard limit > 0 else { return [] }
-        return try write { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT s.id, s.merchant_id, s.tracking_number, s.dispatched_at, s.status, s.poll_failures, s.lease_owner,
-                       m.poll_every, m.poll_window
-                FROM shipment s JOIN merchant m ON m.id = s.merchant_id
-                WHERE s.carrier = ? AND s.next_poll_at IS NOT NULL AND s.next_poll_at <= ?
-                ORDER BY s.next_poll_at LIMIT ?
-                """, arguments: [carrier, now, limit])
-            guard !rows.isEmpty else { return [] }
-            let ids: [Int64] = rows.map { $0["id"] }
-            try db.execute(sql: "UPDATE shipment SET next_poll_at = ?, lease_owner = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                           arguments: StatementArguments([leaseUntil.databaseValue, owner.databaseValue] + ids.map(\.databaseValue)))
-            return rows.map { row in
-                DuePoll(shipmentId: row["id"], merchantId: row["merchant_id"], trackingNumber: row["tracking_number"],
-                        dispatchedAt: row["dispatched_at"], status: row["status"], pollFailures: row["poll_failures"],
-                        interrupted: (row["lease_owner"] as String?) != nil,
-                        merchantPollEvery: row["poll_every"], merchantPollWindow: row["poll_window"])
+        return try write { db in try Self.claim(carrier: carrier, limit: limit, owner: owner, leaseUntil: leaseUntil, now: now, db: db) }
+    }
+
+    /// `claimDue` for async callers (the scheduler): its own transaction, as soon as the
+    /// writer is free, on a GCD thread. Not on a Swift concurrency thread: waiting there
+    /// for the writer (a group commit's fsync) took one of the two threads from the polls.
+    /// Not in a group commit either: waiting for the next one left slots idle longer.
+    public func claimDueOffPool(carrier: String, limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) async throws -> [DuePoll] {
+        guard limit > 0 else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            Self.claimQueue.async {
+                continuation.resume(with: Result {
+                    try self.write { db in try Self.claim(carrier: carrier, limit: limit, owner: owner, leaseUntil: leaseUntil, now: now, db: db) }
+                })
             }
+        }
+    }
+
+    private static let claimQueue = DispatchQueue(label: "rastro.store.claim")
+
+    static func claim(carrier: String, limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp, db: Database) throws -> [DuePoll] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT s.id, s.merchant_id, s.tracking_number, s.dispatched_at, s.status, s.poll_failures, s.lease_owner,
+                   m.poll_every, m.poll_window
+            FROM shipment s JOIN merchant m ON m.id = s.merchant_id
+            WHERE s.carrier = ? AND s.next_poll_at IS NOT NULL AND s.next_poll_at <= ?
+            ORDER BY s.next_poll_at LIMIT ?
+            """), arguments: [carrier, now, limit])
+        guard !rows.isEmpty else { return [] }
+        let ids: [Int64] = rows.map { $0["id"] }
+        try db.execute(sql: "UPDATE shipment SET next_poll_at = ?, lease_owner = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                       arguments: StatementArguments([leaseUntil.databaseValue, owner.databaseValue] + ids.map(\.databaseValue)))
+        return rows.map { row in
+            DuePoll(shipmentId: row["id"], merchantId: row["merchant_id"], trackingNumber: row["tracking_number"],
+                    dispatchedAt: row["dispatched_at"], status: row["status"], pollFailures: row["poll_failures"],
+                    interrupted: (row["lease_owner"] as String?) != nil,
+                    merchantPollEvery: row["poll_every"], merchantPollWindow: row["poll_window"])
         }
     }
 
