@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import RastroCarriers
 import RastroScripting
 
@@ -102,6 +103,13 @@ struct CarrierBenchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        // Each body is parsed 210 times: a script's log.warn about a body (an error response,
+        // say) would print 210 times and bury the table. Errors still show.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
         let path = corpus ?? ProcessInfo.processInfo.environment["RASTRO_CORPUS"] ?? "../shared/corpus"
         let corpusURL = FileManager.default.fileExists(atPath: path) ? URL(fileURLWithPath: path) : nil
         let rows = try ParseBenchmark(carriersDirectory: URL(fileURLWithPath: carriersOption.carriers), corpusDirectory: corpusURL, runs: runs).run(ids: ids)
