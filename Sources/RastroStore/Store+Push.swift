@@ -21,14 +21,16 @@ extension Store {
     public func recordEvents(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, source: EventRecord.Source,
                              now: Timestamp, notify: ChangeNotifier? = nil) async throws -> (shipment: Shipment, change: ShipmentChange?)? {
         // A failed preparation only means the writer does the work itself.
-        let prepared = try? preparePush(events, for: lookup, merchantId: merchantId, now: now, notify: notify)
+        let prepared = try? await preparePush(events, for: lookup, merchantId: merchantId, now: now, notify: notify)
         return try await recordEvents(events, for: lookup, merchantId: merchantId, source: source, now: now, notify: notify, prepared: prepared)
     }
 
     /// The push worked out on a reader: the shipment, the merge, the change and its intents.
+    /// On a GCD thread (`asyncRead`), not the request's: the rules are merchants' Lua, and
+    /// one that runs to its 50 ms limit must not hold one of Swift concurrency's threads.
     func preparePush(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, now: Timestamp,
-                     notify: ChangeNotifier?) throws -> PreparedPush? {
-        try pointRead { db -> PreparedPush? in
+                     notify: ChangeNotifier?) async throws -> PreparedPush? {
+        try await asyncRead { db -> PreparedPush? in
             guard let read = try Self.findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
             let stored = try EventRecord.storedEvents(shipmentId: read.id!, db: db)
             let planned = try Self.planEvents(events, shipment: read, stored: stored, merchantId: merchantId, now: now, db: db)

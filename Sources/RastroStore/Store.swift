@@ -61,7 +61,7 @@ public final class Store: Sendable {
 
     /// A read of a few indexed rows, run in the calling task's thread.
     ///
-    /// For the lookups every request makes (its key, its shipment): they take
+    /// For the lookups every request makes (its API key): they take
     /// microseconds, less than the two thread switches `asyncRead` costs. This cannot
     /// hang like GRDB's async read (see `asyncRead`): the reader is taken and given back
     /// within this call, so whoever waits for a reader waits for work that is running.

@@ -75,7 +75,7 @@ struct PreparedNotificationsTests {
         let (db, m, s) = try claimedShipment()
         let ahead = CountingNotifier(), inline = CountingNotifier()
         let push = [event(10, .inTransit, "RO")]
-        let prepared = try db.store.preparePush(push, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
+        let prepared = try await db.store.preparePush(push, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
         _ = try await db.store.recordEvents(push, for: .id(s.id!), merchantId: m.id!, source: .push, now: at(1), notify: inline.notify, prepared: prepared)
         #expect(ahead.calls.withLock { $0 } == 1 && inline.calls.withLock { $0 } == 0)
         #expect(try db.store.outbox(merchantId: m.id!).map(\.payload) == ["\"pending>in_transit\""])
@@ -85,7 +85,7 @@ struct PreparedNotificationsTests {
         let (db, m, s) = try claimedShipment()
         let ahead = CountingNotifier(), inline = CountingNotifier()
         let first = [event(10, .inTransit, "RO")]
-        let prepared = try db.store.preparePush(first, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
+        let prepared = try await db.store.preparePush(first, for: .id(s.id!), merchantId: m.id!, now: at(1), notify: ahead.notify)
         // A newer scan lands between the first push's reader and its writer.
         _ = try await db.store.recordEvents([event(20, .outForDelivery, "OEC")], shipmentId: s.id!, merchantId: m.id!, source: .push, now: at(1),
                                             notify: inline.notify)
