@@ -57,12 +57,7 @@ final class GroupCommit: Sendable {
                 let results = try await Self.write(pool) { db -> [ResultBox] in
                     box.jobs.map { job in
                         do {
-                            var value: (any Sendable)?
-                            try db.inSavepoint {
-                                value = try job.work(db)
-                                return .commit
-                            }
-                            return ResultBox(.success(value!))
+                            return ResultBox(.success(try Self.inSavepoint(db) { try job.work(db) }))
                         } catch {
                             if StoreError.database(error).storageProblem != nil { cause.withLock { $0 = $0 ?? error } }
                             return ResultBox(.failure(error))
@@ -77,6 +72,24 @@ final class GroupCommit: Sendable {
                 let reason = cause.withLock { $0 } ?? error
                 for job in jobs { job.continuation.resume(throwing: reason) }
             }
+        }
+    }
+
+    /// `body` in a savepoint, rolled back alone if it throws. GRDB's `inSavepoint`
+    /// compiles SAVEPOINT and RELEASE for every call; here they are cached statements
+    /// (GRDB still sees them and keeps its savepoint bookkeeping).
+    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "SAVEPOINT rastro_job").execute()
+        do {
+            let value = try body()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT rastro_job").execute()
+            return value
+        } catch {
+            // A failed ROLLBACK TO (the transaction itself is gone, say) leaves the outer
+            // transaction to fail; the job's own error is the one to report.
+            try? db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT rastro_job").execute()
+            try? db.cachedStatement(sql: "RELEASE SAVEPOINT rastro_job").execute()
+            throw error
         }
     }
 

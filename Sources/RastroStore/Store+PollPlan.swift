@@ -127,7 +127,9 @@ extension Store {
     public func prepareNotifications(for report: PollReport, now: Timestamp,
                                      decide: @escaping @Sendable (Shipment, PollPolicy.Outcome) -> PollPolicy.Decision,
                                      notify: @escaping ChangeNotifier) async throws -> PreparedNotifications {
-        try await asyncRead { db in
+        // No snapshot needed: the writer takes a plan only if the shipment and its events are,
+        // by content, what it was made from (`PreparedNotifications.plan(for:…)`).
+        try await asyncRead(snapshot: false) { db in
             let cpuStart = CPUClock.thread()
             var prepared = PreparedNotifications(now: now, owner: report.owner)
             var merchants: [Int64: (Merchant, Set<String>)] = [:]

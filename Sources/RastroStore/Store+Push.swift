@@ -30,7 +30,9 @@ extension Store {
     /// one that runs to its 50 ms limit must not hold one of Swift concurrency's threads.
     func preparePush(_ events: [TrackingEvent], for lookup: ShipmentLookup, merchantId: Int64, now: Timestamp,
                      notify: ChangeNotifier?) async throws -> PreparedPush? {
-        try await asyncRead { db -> PreparedPush? in
+        // No snapshot needed: the writer takes the plan only if the shipment and its events
+        // are, by content, what it was made from.
+        try await asyncRead(snapshot: false) { db -> PreparedPush? in
             guard let read = try Self.findShipment(lookup, merchantId: merchantId, db: db) else { return nil }
             let stored = try EventRecord.storedEvents(shipmentId: read.id!, db: db)
             let planned = try Self.planEvents(events, shipment: read, stored: stored, merchantId: merchantId, now: now, db: db)
@@ -112,7 +114,7 @@ extension Store {
 
     /// The shipment a platform push names: the merchant's order and invoice.
     public func shipment(orderId: String, invoiceNumber: String, merchantId: Int64) async throws -> Shipment? {
-        try await asyncRead { db in try Self.findShipment(.order(orderId: orderId, invoiceNumber: invoiceNumber), merchantId: merchantId, db: db) }
+        try await asyncRead(snapshot: false) { db in try Self.findShipment(.order(orderId: orderId, invoiceNumber: invoiceNumber), merchantId: merchantId, db: db) }
     }
 
     // MARK: API keys
@@ -150,7 +152,7 @@ extension Store {
     }
 
     public func idempotentResponse(merchantId: Int64, key: String) async throws -> StoredResponse? {
-        try await asyncRead { db in
+        try await asyncRead(snapshot: false) { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT request_hash, status, body FROM idempotency WHERE merchant_id = ? AND key = ?"),
                              arguments: [merchantId, key])
                 .map { StoredResponse(requestHash: $0["request_hash"], status: $0["status"], body: [UInt8]($0["body"] as Data)) }

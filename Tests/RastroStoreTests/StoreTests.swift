@@ -205,6 +205,34 @@ struct StoreTests {
 
 @Suite("Group commit")
 struct GroupCommitTests {
+    @Test func aWriteThatThrowsAfterWritingLeavesNothingAndTheOthersCommit() async throws {
+        let db = try TemporaryStore()
+        let store = db.store
+        let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+            for name in ["a", "b", "c", "d"] {
+                group.addTask {
+                    do {
+                        try await store.groupWrite { db in
+                            var merchant = Merchant(name: name, createdAt: t0)
+                            try merchant.insert(db)
+                            if name == "b" { throw StoreError.invalid("b changed its mind") }
+                        }
+                        return (name, true)
+                    } catch {
+                        return (name, "\(error)".contains("b changed its mind") ? false : true)
+                    }
+                }
+            }
+            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes == ["a": true, "b": false, "c": true, "d": true])
+        let names = try store.read { db in try String.fetchAll(db, sql: "SELECT name FROM merchant ORDER BY name") }
+        #expect(names == ["a", "c", "d"])
+        // The savepoint is released either way: a later write works.
+        try await store.groupWrite { db in var m = Merchant(name: "e", createdAt: t0); try m.insert(db) }
+        #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM merchant") } == 4)
+    }
+
     @Test func concurrentPushesCommitTogetherAndAFailingOneFailsAlone() async throws {
         let db = try TemporaryStore()
         let m = try db.store.ensureMerchant(name: "m", now: t0)
