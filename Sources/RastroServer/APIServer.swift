@@ -180,12 +180,13 @@ extension APIServer {
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let store: Store
+    let cache = APIKeyCache()
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized("missing API key: send Authorization: Bearer <key>")
         }
-        guard let key = try await APIKeys.verify(JSONBody.trimmed(header.dropFirst(7)), store: store) else {
+        guard let key = try await APIKeys.verify(JSONBody.trimmed(header.dropFirst(7)), store: store, cache: cache) else {
             throw APIError.unauthorized("unknown or revoked API key")
         }
         var context = context

@@ -120,22 +120,61 @@ extension Store {
     // MARK: API keys
 
     public func addAPIKey(merchantId: Int64?, name: String, prefix: String, hash: [UInt8], now: Timestamp) throws -> APIKey {
-        try write { db in
+        let key = try write { db in
             var key = APIKey(merchantId: merchantId, prefix: prefix, hash: hash, name: name, createdAt: now)
             try key.insert(db)
             return key
         }
+        try markAPIKeysChanged()
+        return key
     }
 
     public func apiKey(prefix: String) async throws -> APIKey? {
         try pointRead { db in try APIKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE prefix = ?"), arguments: [prefix]) }
     }
 
+    /// Revokes the key, then tells every process serving this database (`apiKeysVersion`).
     public func revokeAPIKey(prefix: String, now: Timestamp) throws -> Bool {
-        try write { db in
+        let revoked = try write { db in
             try db.execute(sql: "UPDATE api_key SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL", arguments: [now, prefix])
             return db.changesCount > 0
         }
+        // After the commit: a server that reloads its keys on seeing the mark must find the revocation.
+        do { try markAPIKeysChanged() } catch {
+            throw StoreError.invalid("""
+                the key is revoked in the database, but running servers could not be told (\(error)); \
+                they stop accepting it within \(Int(Self.apiKeyCacheLifetime.components.seconds)) s, or at once if restarted
+                """)
+        }
+        return revoked
+    }
+
+    // MARK: API keys seen across processes
+
+    /// How long a server may keep a key it has read. Revocations by this store reach servers
+    /// at once (`apiKeysVersion`); this bounds anything else (a restored backup, say).
+    public static let apiKeyCacheLifetime: Duration = .seconds(60)
+
+    /// The state of the API keys as every process using this database sees it: changes when
+    /// a key is added or revoked. A file beside the database (`rastro.sqlite-keys`), replaced
+    /// on each change, so one `stat` per request tells a server whether its keys are stale.
+    public struct APIKeysVersion: Sendable, Hashable {
+        var inode: UInt64
+        var modified: Int64
+    }
+
+    var apiKeysMarker: String { path + "-keys" }
+
+    /// nil: no key has changed since the marker was introduced (or it was removed).
+    public func apiKeysVersion() -> APIKeysVersion? {
+        var info = stat()
+        guard stat(apiKeysMarker, &info) == 0 else { return nil }
+        return APIKeysVersion(inode: UInt64(info.st_ino), modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+    }
+
+    /// Replaces the marker (a new file each time, so even two changes within one clock tick differ).
+    func markAPIKeysChanged() throws {
+        try Data(UUID().uuidString.utf8).write(to: URL(fileURLWithPath: apiKeysMarker), options: .atomic)
     }
 
     // MARK: Idempotency
