@@ -2,9 +2,9 @@ import Synchronization
 
 /// Wakes a loop that otherwise looks for work every so often.
 ///
-/// The scheduler used to check a flag every 25 ms; a slot freed by a finished batch
-/// then sat idle for half of that on average, 8 % of the polls a second under load.
-/// A signal given while nobody waits is kept, so the next wait returns at once.
+/// The scheduler used to check a flag every 25 ms, so a slot freed by a finished batch
+/// sat idle until the next check. A signal given while nobody waits is kept, so the
+/// next wait returns at once.
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false

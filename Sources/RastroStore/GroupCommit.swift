@@ -95,9 +95,7 @@ final class GroupCommit: Sendable {
 
     /// The transaction on a GCD thread (see `Store.asyncRead` for why not GRDB's async API).
     private static func write<T: Sendable>(_ pool: DatabasePool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try pool.write(body) }) }
-        }
+        try await Store.run(on: queue) { try pool.write(body) }
     }
 
     private static let queue = DispatchQueue(label: "rastro.store.group-commit")

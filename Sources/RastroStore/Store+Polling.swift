@@ -164,12 +164,8 @@ extension Store {
     /// Not in a group commit either: waiting for the next one left slots idle longer.
     public func claimDueOffPool(carrier: String, limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) async throws -> [DuePoll] {
         guard limit > 0 else { return [] }
-        return try await withCheckedThrowingContinuation { continuation in
-            Self.claimQueue.async {
-                continuation.resume(with: Result {
-                    try self.write { db in try Self.claim(carrier: carrier, limit: limit, owner: owner, leaseUntil: leaseUntil, now: now, db: db) }
-                })
-            }
+        return try await Self.run(on: Self.claimQueue) {
+            try self.write { db in try Self.claim(carrier: carrier, limit: limit, owner: owner, leaseUntil: leaseUntil, now: now, db: db) }
         }
     }
 

@@ -125,7 +125,9 @@ extension Store {
             try key.insert(db)
             return key
         }
-        try markAPIKeysChanged()
+        // A new key is in no server's cache, so telling them is only tidiness; failing here
+        // would lose a key that is shown once.
+        try? markAPIKeysChanged()
         return key
     }
 

@@ -74,4 +74,21 @@ struct APIKeyCacheTests {
         let afterRevoke = try Store.open(directory: root).apiKeysVersion()
         #expect(afterRevoke != nil && afterRevoke != afterAdd)
     }
+
+    @Test func whenServersCannotBeToldAKeyIsStillCreatedAndARevocationSaysSo() async throws {
+        let (store, _, root) = try storeWithKey()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A folder where the marker goes: replacing it fails.
+        try? FileManager.default.removeItem(atPath: store.apiKeysMarker)
+        try FileManager.default.createDirectory(atPath: store.apiKeysMarker, withIntermediateDirectories: false)
+        let merchant = try store.ensureMerchant(name: "loja", now: .now)
+        let key = try APIKeys.create(merchantId: merchant.id!, name: "second", store: store, now: .now)
+        #expect(try await APIKeys.verify(key, store: store) != nil)
+        let prefix = String(key.split(separator: "_")[1])
+        #expect {
+            _ = try store.revokeAPIKey(prefix: prefix, now: .now)
+        } throws: { "\($0)".contains("revoked in the database, but running servers could not be told") }
+        #expect(try await APIKeys.verify(key, store: store) == nil)
+    }
 }
+
