@@ -35,6 +35,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-I/usr/include/lua5.4", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("lua5.4-cjson"), .linkedLibrary("expat"), .linkedLibrary("lua5.4")]
         ),
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "RastroCore"),
         .target(
             name: "RastroScripting",
@@ -50,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "RastroStore",
-            dependencies: ["RastroCore", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RastroCore", "CZlib", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "RastroNotify",

@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 SHIPMENTS=${1:-1000}; SECONDS_=${2:-20}; CONNECTIONS=${3:-32}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 # Release build in its own folder, so it never waits on (or invalidates) the debug build's.
-BUILD=${RASTRO_BUILD:-.build-rel}
-swift build -c release --scratch-path "$BUILD" --product rastro >/dev/null
-BIN=$BUILD/release/rastro
+# RASTRO_BIN=path runs a binary built before (to alternate runs of two builds).
+if [ -n "${RASTRO_BIN:-}" ]; then BIN=$RASTRO_BIN; else
+  BUILD=${RASTRO_BUILD:-.build-rel}
+  swift build -c release --scratch-path "$BUILD" --product rastro >/dev/null
+  BIN=$BUILD/release/rastro
+fi
 WORK=$(mktemp -d); trap 'kill $SERVE 2>/dev/null || true; rm -rf "$WORK"' EXIT
 KEY=$($BIN merchant add bench --data "$WORK/data" | sed -n 's/.*(shown once): //p')
 # A carrier that is never reached (polls fail fast and back off), so polling does not compete with pushes.
@@ -63,8 +66,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$SERVE/stat"; }
 CPU_BEFORE=$(cpu_ticks); SYS_BEFORE=$(sys_ticks)
 # PERF_OUT=file: also sample the server's stacks during the run (perf record, software clock).
-if [ -n "${PERF_OUT:-}" ]; then perf record -e cpu-clock -F 999 ${PERF_CALLGRAPH:--g} -p "$SERVE" -o "$PERF_OUT" -- sleep "$SECONDS_" 2>/dev/null & fi
-wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+if [ -n "${PERF_OUT:-}" ]; then perf record ${PERF_EVENT:--e cpu-clock -F 999} ${PERF_CALLGRAPH:--g} -p "$SERVE" -o "$PERF_OUT" -- sleep "$SECONDS_" 2>/dev/null & fi
+/usr/bin/time -f "wrk CPU: %U user %S sys" wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
 CPU_AFTER=$(cpu_ticks); SYS_AFTER=$(sys_ticks)
 if grep -q "Non-2xx" "$WORK/wrk.txt"; then echo "some pushes failed: see above" >&2; exit 1; fi
 awk '/Requests\/sec/ {print "pushes/s: " $2} / 99%/ {print "p99: " $2}' "$WORK/wrk.txt"

@@ -24,14 +24,27 @@ public struct FileMailTransport: MailTransport {
     public var description: String { "files in \(folder.path)" }
 
     public func send(_ message: EmailMessage) async throws {
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let safe = message.messageID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "@" ? $0 : "_" }
-            try Data(message.rendered).write(to: folder.appendingPathComponent(String(safe) + ".eml"), options: .atomic)
-        } catch {
-            throw MailError(permanent: false, message: "cannot write to \(folder.path): \(error.localizedDescription)")
+        let folder = folder
+        let safe = message.messageID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "@" ? $0 : "_" }
+        let bytes = message.rendered
+        // An atomic write fsyncs the file: on a GCD thread, so the wait for the disk never
+        // holds one of the few threads that run the HTTP handlers (under a push load both
+        // were often parked here).
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Self.queue.async {
+                continuation.resume(with: Result {
+                    do {
+                        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                        try Data(bytes).write(to: folder.appendingPathComponent(String(safe) + ".eml"), options: .atomic)
+                    } catch {
+                        throw MailError(permanent: false, message: "cannot write to \(folder.path): \(error.localizedDescription)")
+                    }
+                })
+            }
         }
     }
+
+    private static let queue = DispatchQueue(label: "rastro.mail.files", attributes: .concurrent)
 }
 
 /// SMTP through libcurl (`smtp://host:port` with optional STARTTLS, or `smtps://`).

@@ -65,7 +65,7 @@ public final class OutboxDeliverer: Sendable {
             let rows: [OutboxRecord]
             do {
                 let t = now()
-                rows = try store.claimDueOutbox(limit: settings.batch, owner: owner, leaseUntil: t + settings.lease, now: t)
+                rows = try await store.claimDueOutbox(limit: settings.batch, owner: owner, leaseUntil: t + settings.lease, now: t)
             } catch {
                 logger.error("could not claim notifications", metadata: ["error": "\(error)"])
                 rows = []
@@ -109,7 +109,7 @@ public final class OutboxDeliverer: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         do {
-            try store.recordDelivery(outboxId: row.id!, owner: owner, result: result,
+            try await store.recordDelivery(outboxId: row.id!, owner: owner, result: result,
                                      durationMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000, now: finished)
         } catch {
             logger.error("could not record a delivery; it will be retried after its lease", metadata: meta(row).merging(["error": "\(error)"]) { a, _ in a })

@@ -11,16 +11,14 @@ import Synchronization
 /// Called for a change about to be stored — usually ahead, on a reader, and the
 /// writer keeps the answer only if the change it stores is equal; else inside the
 /// transaction (the change and its outbox rows commit together either way). Hence
-/// synchronous and deterministic for a given change, on its own Lua state behind
-/// a lock, with tight limits: a rule is a few table lookups, and one that loops
+/// synchronous and deterministic for a given change, on Lua states of its own (a few
+/// lanes, see `Lane`), with tight limits: a rule is a few table lookups, and one that loops
 /// is stopped at 50 ms. A rule that fails — won't load, raises, loops, returns
 /// garbage — is logged with its file and the default rules answer instead; if
 /// those fail too, the built-in copy of `rules/default.lua` does. Rules never send.
-public final class RulesEngine: @unchecked Sendable {
-    // @unchecked: the Lua state and its loaded scripts are only touched under `lock`.
-    private let lock = NSLock()
-    private let vm: LuaVM
-    private var loaded: [String: (hash: String, script: LuaVM.Script)] = [:]
+public final class RulesEngine: Sendable {
+    let lanes: [Lane]
+    let nextLane = Atomic<Int>(0)
     let registry: RuleRegistry
     let carrier: @Sendable (String) -> NotificationPayload.Carrier
     let zone: String
@@ -32,12 +30,13 @@ public final class RulesEngine: @unchecked Sendable {
     public static let builtinDefault = RuleVersion(name: "default", source: DefaultRules.source, file: "built-in default rules")
 
     public init(registry: RuleRegistry, zone: String = "UTC", logger: Logger = Logger(label: "rastro.rules"),
+                lanes: Int = RulesEngine.defaultLaneCount,
                 carrier: @escaping @Sendable (String) -> NotificationPayload.Carrier) throws {
         self.registry = registry
         self.carrier = carrier
         self.zone = zone
         self.logger = logger
-        vm = try LuaVM.sandboxed()
+        self.lanes = try (0..<max(1, lanes)).map { _ in try Lane() }
     }
 
     /// The notifier the store calls for each change.
@@ -92,10 +91,10 @@ public final class RulesEngine: @unchecked Sendable {
     }
 
     func call(_ version: RuleVersion, _ hook: String, _ ctx: LuaValue) throws -> [Requested] {
-        let values: [LuaValue] = try lock.withLock {
-            let script = try script(for: version)
-            guard vm.hasFunction(script, hook) else { return [] }
-            return try vm.call(script, hook, [ctx], limits: Self.limits)
+        let values: [LuaValue] = try withLane { lane in
+            let script = try lane.script(for: version)
+            guard lane.vm.hasFunction(script, hook) else { return [] }
+            return try lane.vm.call(script, hook, [ctx], limits: Self.limits)
         }
         guard let first = values.first, !first.isNil else { return [] }
         guard let list = first.tableValue, list.fields.isEmpty else {
@@ -106,19 +105,7 @@ public final class RulesEngine: @unchecked Sendable {
 
     /// Whether a rules file defines `hook` (loading it if needed).
     func hasHook(_ version: RuleVersion, _ hook: String) throws -> Bool {
-        try lock.withLock { vm.hasFunction(try script(for: version), hook) }
-    }
-
-    private func script(for version: RuleVersion) throws -> LuaVM.Script {
-        if let hit = loaded[version.name], hit.hash == version.hash { return hit.script }
-        let (script, values) = try vm.load(version.loadableSource, chunkName: version.file)
-        guard let script, values.first?.tableValue != nil else {
-            if let script { vm.unload(script) }
-            throw RuleError(file: version.file, "must return a table of hooks")
-        }
-        if let old = loaded[version.name] { vm.unload(old.script) }
-        loaded[version.name] = (version.hash, script)
-        return script
+        try withLane { lane in lane.vm.hasFunction(try lane.script(for: version), hook) }
     }
 
     static func decode(_ value: LuaValue, at place: String) throws -> Requested {

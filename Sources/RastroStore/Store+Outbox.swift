@@ -34,8 +34,11 @@ extension Store {
     }
 
     /// Claims due notifications, oldest due first; a claim holds a row until `leaseUntil`.
-    public func claimDueOutbox(limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) throws -> [OutboxRecord] {
-        try write { db in
+    ///
+    /// Through the group commit, like `recordDelivery`: under a push load the deliverer's
+    /// transactions share the pushes' fsync instead of queueing for the writer each on its own.
+    public func claimDueOutbox(limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) async throws -> [OutboxRecord] {
+        try await groupWrite { db in
             let rows = try OutboxRecord
                 .filter(Column("status") == OutboxRecord.Status.pending && Column("next_attempt_at") <= now)
                 .order(Column("next_attempt_at"), Column("id")).limit(limit).fetchAll(db)
@@ -55,8 +58,11 @@ extension Store {
     }
 
     /// Records one delivery attempt and its consequence for the row.
-    public func recordDelivery(outboxId: Int64, owner: String, result: DeliveryResult, durationMs: Int64, now: Timestamp) throws {
-        try write { db in
+    ///
+    /// A batch's sends finish close together, so their records share one transaction
+    /// (see `GroupCommit`): one fsync for the batch, not one per notification.
+    public func recordDelivery(outboxId: Int64, owner: String, result: DeliveryResult, durationMs: Int64, now: Timestamp) async throws {
+        try await groupWrite { db in
             guard var row = try OutboxRecord.fetchOne(db, key: outboxId) else { return }
             var attempt = DeliveryAttemptRecord(outboxId: outboxId, attemptedAt: now, durationMs: durationMs, outcome: .sent)
             row.attempts += 1

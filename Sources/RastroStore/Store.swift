@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 import RastroCore
@@ -13,10 +14,17 @@ public final class Store: Sendable {
     public let path: String
     let group: GroupCommit
 
+    /// SQLite's process-wide settings, applied once, before the first connection opens
+    /// (SQLite refuses them afterwards). Memory statistics off: see `rastro_sqlite_config.c`.
+    /// False if a connection opened first (a library in the process using SQLite itself);
+    /// rastro works either way, only slower under load.
+    public static let processSettings: Bool = rastro_sqlite_disable_memstatus() == 0 /* SQLITE_OK */
+
     /// How long a writer waits for a lock before SQLITE_BUSY reaches the caller.
     public static let busyTimeout: TimeInterval = 10
 
     public init(path: String) throws {
+        _ = Self.processSettings
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true

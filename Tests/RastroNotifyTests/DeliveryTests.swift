@@ -155,7 +155,7 @@ struct DeliveryTests {
         try await h.shipmentGoesOutForDelivery("SI047624825BR", email: "ana@example.com.br", locale: "pt-BR")
         // The first process claims the row and the server accepts the message; the process dies before recording it.
         let crashed = h.deliverer(mail: SMTPMailTransport(settings: .init(url: smtp.url)))
-        let claimed = try h.store.claimDueOutbox(limit: 10, owner: crashed.owner, leaseUntil: .now + .seconds(1), now: .now)
+        let claimed = try await h.store.claimDueOutbox(limit: 10, owner: crashed.owner, leaseUntil: .now + .seconds(1), now: .now)
         let row = try #require(claimed.first)
         let mail = SMTPMailTransport(settings: .init(url: smtp.url))
         try await mail.send(EmailMessage(from: "rastro <rastro@localhost>", to: row.recipient!, subject: "s", text: "t", html: "h",

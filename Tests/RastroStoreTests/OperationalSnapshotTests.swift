@@ -69,9 +69,9 @@ struct OperationalSnapshotTests {
         _ = try await db.store.recordPoll(okReport(s, owner: "p", notify: [event(0, .inTransit, "RO")]), now: at(1),
                                     decide: { _, _ in .pollAt(at(60)) }, notify: { _ in intents })
         // One gives up, one is sent; one waits.
-        let claimed = try db.store.claimDueOutbox(limit: 2, owner: "d", leaseUntil: at(10), now: at(2))
-        try db.store.recordDelivery(outboxId: claimed[0].id!, owner: "d", result: .failed(error: "550"), durationMs: 1, now: at(2))
-        try db.store.recordDelivery(outboxId: claimed[1].id!, owner: "d", result: .sent, durationMs: 1, now: at(2))
+        let claimed = try await db.store.claimDueOutbox(limit: 2, owner: "d", leaseUntil: at(10), now: at(2))
+        try await db.store.recordDelivery(outboxId: claimed[0].id!, owner: "d", result: .failed(error: "550"), durationMs: 1, now: at(2))
+        try await db.store.recordDelivery(outboxId: claimed[1].id!, owner: "d", result: .sent, durationMs: 1, now: at(2))
 
         let snapshot = try db.store.operationalSnapshot(now: at(5))
         let email = try #require(snapshot[outbox: .email])
