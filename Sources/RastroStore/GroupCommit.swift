@@ -37,12 +37,14 @@ final class GroupCommit: Sendable {
                 s.draining = true
                 return true
             }
-            if start { Task.detached { await self.drain() } }
+            if start { Self.queue.async { self.drain() } }
         }
         return value as! T  // the job for this caller produced a T
     }
 
-    private func drain() async {
+    /// On the group commit's GCD thread, never a Swift concurrency one: the drain waits
+    /// for the disk (see `Store.asyncRead`), and starting it there directly spares a hop.
+    private func drain() {
         while true {
             let jobs = state.withLock { s -> [Job] in
                 let batch = Array(s.pending.prefix(maxBatch))
@@ -51,25 +53,24 @@ final class GroupCommit: Sendable {
                 return batch
             }
             if jobs.isEmpty { return }
-            let box = JobBox(jobs)
-            let cause = Mutex<(any Error)?>(nil)
+            var cause: (any Error)?
             do {
-                let results = try await Self.write(pool) { db -> [ResultBox] in
-                    box.jobs.map { job in
+                let results = try pool.write { db -> [Result<any Sendable, any Error>] in
+                    jobs.map { job in
                         do {
-                            return ResultBox(.success(try Self.inSavepoint(db) { try job.work(db) }))
+                            return .success(try Self.inSavepoint(db) { try job.work(db) })
                         } catch {
-                            if StoreError.database(error).storageProblem != nil { cause.withLock { $0 = $0 ?? error } }
-                            return ResultBox(.failure(error))
+                            if StoreError.database(error).storageProblem != nil { cause = cause ?? error }
+                            return .failure(error)
                         }
                     }
                 }
-                for (job, result) in zip(jobs, results) { job.continuation.resume(with: result.result) }
+                for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
             } catch {
                 // The transaction itself failed: nothing of it was written. On a full disk SQLite
                 // rolls the whole transaction back, and the jobs only see "transaction was
                 // aborted"; the job that hit the disk's limit tells them all why.
-                let reason = cause.withLock { $0 } ?? error
+                let reason = cause ?? error
                 for job in jobs { job.continuation.resume(throwing: reason) }
             }
         }
@@ -93,20 +94,5 @@ final class GroupCommit: Sendable {
         }
     }
 
-    /// The transaction on a GCD thread (see `Store.asyncRead` for why not GRDB's async API).
-    private static func write<T: Sendable>(_ pool: DatabasePool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Store.run(on: queue) { try pool.write(body) }
-    }
-
     private static let queue = DispatchQueue(label: "rastro.store.group-commit")
-
-    private final class JobBox: @unchecked Sendable {
-        let jobs: [Job]
-        init(_ jobs: [Job]) { self.jobs = jobs }
-    }
-
-    private struct ResultBox: @unchecked Sendable {
-        let result: Result<any Sendable, any Error>
-        init(_ result: Result<any Sendable, any Error>) { self.result = result }
-    }
 }

@@ -13,6 +13,7 @@ public final class Store: Sendable {
     let pool: DatabasePool
     public let path: String
     let group: GroupCommit
+    let reads: GroupRead
 
     /// SQLite's process-wide settings, applied once, before the first connection opens
     /// (SQLite refuses them afterwards). Memory statistics off: see `rastro_sqlite_config.c`.
@@ -44,6 +45,9 @@ public final class Store: Sendable {
             throw StoreError.open(path: path, error)
         }
         group = GroupCommit(pool: pool)
+        // Two drains: pushes are planned on both cores, and a slow merchant rule in one
+        // batch does not hold up every read.
+        reads = GroupRead(width: 2) { [pool] body in try pool.unsafeRead { db in try body(db) } }
     }
 
     /// A write that may share its transaction with concurrent ones (see `GroupCommit`).
@@ -61,8 +65,13 @@ public final class Store: Sendable {
     /// given back on a GCD thread, never depending on the cooperative pool.
     ///
     /// `snapshot: false` reads without a transaction (see `read(snapshot:_:)`).
+    ///
+    /// Reads without a snapshot share readers and threads when they queue up (`GroupRead`).
     func asyncRead<T: Sendable>(snapshot: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.run(on: Self.readQueue) { try self.read(snapshot: snapshot, body) }
+        if !snapshot {
+            do { return try await reads.read(body) } catch let error as StoreError { throw error } catch { throw StoreError.database(error) }
+        }
+        return try await Self.run(on: Self.readQueue) { try self.read(snapshot: snapshot, body) }
     }
 
     /// `body` on a GCD queue, the calling task suspended until it returns: database work
