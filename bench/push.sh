@@ -73,4 +73,4 @@ if grep -q "Non-2xx" "$WORK/wrk.txt"; then echo "some pushes failed: see above" 
 awk '/Requests\/sec/ {print "pushes/s: " $2} / 99%/ {print "p99: " $2}' "$WORK/wrk.txt"
 awk -v ticks=$((CPU_AFTER - CPU_BEFORE)) -v sys=$((SYS_AFTER - SYS_BEFORE)) -v hz="$(getconf CLK_TCK)" \
     '/requests in/ {printf "server CPU per push: %.3f ms (%.0f %% in the kernel)\n", ticks / hz * 1000 / $1, ticks ? 100 * sys / ticks : 0}' "$WORK/wrk.txt"
-echo "outbox rows written: $($BIN outbox list --data "$WORK/data" --merchant bench --limit 500 | wc -l) (last 500 shown at most)"
+echo "outbox rows written: $($BIN outbox list --data "$WORK/data" --merchant bench --limit 500 | wc -l) (last 500 shown at most)"; [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"

@@ -6,7 +6,7 @@ extension LogSettings {
     public func makeHandler(label: String) -> any LogHandler {
         switch format {
         case .text:
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = DeferredMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         case .json:

@@ -75,6 +75,6 @@ struct JSONLogHandlerTests {
         let handler = settings.makeHandler(label: "x")
         #expect(handler is JSONLogHandler && handler.logLevel == .debug)
         settings.format = .text
-        #expect(settings.makeHandler(label: "x") is StreamLogHandler)
+        #expect(settings.makeHandler(label: "x") is DeferredMetadataLogHandler<StreamLogHandler>)
     }
 }
