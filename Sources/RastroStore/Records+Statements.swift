@@ -18,28 +18,29 @@ extension EventRecord {
 
     /// A shipment's stored events, in no particular order.
     static func storedEvents(shipmentId: Int64, db: Database) throws -> [Stored] {
-        try storedEvents(db, "WHERE shipment_id = ?", arguments: [shipmentId]).map(\.stored)
+        try storedEvents(db, "WHERE shipment_id = ?") { $0.bind(shipmentId) }.map(\.stored)
     }
 
     /// The stored events of several shipments (a poll's batch) in one statement, by shipment.
     static func storedEvents(shipmentIds: [Int64], db: Database) throws -> [Int64: [Stored]] {
         guard !shipmentIds.isEmpty else { return [:] }
-        let rows = try storedEvents(db, "WHERE shipment_id IN (\(Array(repeating: "?", count: shipmentIds.count).joined(separator: ",")))",
-                                    arguments: StatementArguments(shipmentIds))
+        let rows = try storedEvents(db, "WHERE shipment_id IN (\(Array(repeating: "?", count: shipmentIds.count).joined(separator: ",")))") { s in
+            for id in shipmentIds { s.bind(id) }
+        }
         var out: [Int64: [Stored]] = [:]
         for (shipmentId, stored) in rows { out[shipmentId, default: []].append(stored) }
         return out
     }
 
-    private static func storedEvents(_ db: Database, _ clause: String, arguments: StatementArguments) throws -> [(shipmentId: Int64, stored: Stored)] {
-        let statement = try db.cachedStatement(sql: """
+    private static func storedEvents(_ db: Database, _ clause: String, bind: (inout RawStatement) -> Void) throws -> [(shipmentId: Int64, stored: Stored)] {
+        var statement = try RawStatement(db.cachedStatement(sql: """
             SELECT id, identity, occurred_at, zone, status, code, subcode, description, facility, city, district, state,
                    country, postal_code, destination, retracts_previous, shipment_id
             FROM event
-            """ + " " + clause)
+            """ + " " + clause))
+        bind(&statement)
         var out: [(shipmentId: Int64, stored: Stored)] = []
-        let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() {
+        try statement.forEachRow { row in
             let location = EventLocation(facility: row[8], city: row[9], district: row[10], state: row[11], country: row[12], postalCode: row[13])
             let event = TrackingEvent(occurredAt: row[2], zone: row[3], status: row[4], code: row[5], subcode: row[6], description: row[7],
                                       location: location.isEmpty ? nil : location,
@@ -58,11 +59,11 @@ extension EventRecord {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
-        let values: [(any DatabaseValueConvertible)?] = [
-            shipmentId, identity, occurredAt, zone, status, code, subcode, description, facility, city,
-            district, state, country, postalCode, destination, retractsPrevious, source, pollId, recordedAt,
-        ]
-        try statement.execute(arguments: StatementArguments(values))
+        var s = RawStatement(statement)
+        s.bind(shipmentId); s.bind(identity); s.bind(occurredAt); s.bind(zone); s.bind(status); s.bind(code); s.bind(subcode)
+        s.bind(description); s.bind(facility); s.bind(city); s.bind(district); s.bind(state); s.bind(country); s.bind(postalCode)
+        s.bind(destination); s.bind(retractsPrevious); s.bind(source); s.bind(pollId); s.bind(recordedAt)
+        try s.execute()
         return db.changesCount > 0 ? db.lastInsertedRowID : nil
     }
 }
@@ -79,14 +80,13 @@ extension Shipment {
                 last_event_at = coalesce(?, last_event_at)
             WHERE id = ?
             """)
-        let values: [(any DatabaseValueConvertible)?] = [
-            merchantId, carrier, trackingNumber, orderId, invoiceNumber, customerEmail,
-            customerName, customerLocale, marketplaceEndpoint, dispatchedAt, createdAt, status,
-            statusChangedAt, estimatedDelivery, deliveredAt, expiryReason, cancelledAt, nextPollAt,
-            leaseOwner, pollFailures, lastPolledAt, lastOutcome, pollRequestedAt,
-            lastEventAt, id,
-        ]
-        try statement.execute(arguments: StatementArguments(values))
+        var s = RawStatement(statement)
+        s.bind(merchantId); s.bind(carrier); s.bind(trackingNumber); s.bind(orderId); s.bind(invoiceNumber); s.bind(customerEmail)
+        s.bind(customerName); s.bind(customerLocale); s.bind(marketplaceEndpoint); s.bind(dispatchedAt); s.bind(createdAt); s.bind(status)
+        s.bind(statusChangedAt); s.bind(estimatedDelivery); s.bind(deliveredAt); s.bind(expiryReason); s.bind(cancelledAt); s.bind(nextPollAt)
+        s.bind(leaseOwner); s.bind(pollFailures); s.bind(lastPolledAt); s.bind(lastOutcome); s.bind(pollRequestedAt)
+        s.bind(lastEventAt); s.bind(id)
+        try s.execute()
     }
 }
 
@@ -99,11 +99,11 @@ extension OutboxRecord {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             """)
-        let values: [(any DatabaseValueConvertible)?] = [
-            messageId, dedupeKey, merchantId, shipmentId, kind, template, recipient, locale, endpoint,
-            event, payload, status, attempts, nextAttemptAt, leaseOwner, lastError, createdAt, sentAt, failedAt,
-        ]
-        try statement.execute(arguments: StatementArguments(values))
+        var s = RawStatement(statement)
+        s.bind(messageId); s.bind(dedupeKey); s.bind(merchantId); s.bind(shipmentId); s.bind(kind); s.bind(template); s.bind(recipient)
+        s.bind(locale); s.bind(endpoint); s.bind(event); s.bind(payload); s.bind(status); s.bind(attempts); s.bind(nextAttemptAt)
+        s.bind(leaseOwner); s.bind(lastError); s.bind(createdAt); s.bind(sentAt); s.bind(failedAt)
+        try s.execute()
         return db.changesCount > 0
     }
 }

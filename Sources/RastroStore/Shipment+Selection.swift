@@ -18,19 +18,21 @@ extension Shipment {
         """
 
     /// A row of `SELECT \(selection) FROM shipment …`.
-    init(selected row: Row) {
-        self.init(id: row[0], merchantId: row[1], carrier: row[2], trackingNumber: row[3], orderId: row[4], invoiceNumber: row[5],
+    init(selected row: RawRow) {
+        self.init(id: row[0] as Int64, merchantId: row[1], carrier: row[2], trackingNumber: row[3], orderId: row[4], invoiceNumber: row[5],
                   customerEmail: row[6], customerName: row[7], customerLocale: row[8], marketplaceEndpoint: row[9],
                   dispatchedAt: row[10], createdAt: row[11], status: row[12], statusChangedAt: row[13], estimatedDelivery: row[14],
                   deliveredAt: row[15], expiryReason: row[16], cancelledAt: row[17], nextPollAt: row[18], leaseOwner: row[19],
                   pollFailures: row[20], lastPolledAt: row[21], lastOutcome: row[22], pollRequestedAt: row[23])
     }
 
-    /// The shipments `SELECT \(selection) FROM shipment <clause>` finds, in its order.
-    static func fetchSelected(_ db: Database, _ clause: String, arguments: StatementArguments) throws -> [Shipment] {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(selection) FROM shipment " + clause), arguments: arguments)
+    /// The shipments `SELECT \(selection) FROM shipment <clause>` finds, in its order;
+    /// `bind` binds the clause's parameters (see `RawStatement`).
+    static func fetchSelected(_ db: Database, _ clause: String, bind: (inout RawStatement) -> Void) throws -> [Shipment] {
+        var statement = try RawStatement(db.cachedStatement(sql: "SELECT \(selection) FROM shipment " + clause))
+        bind(&statement)
         var out: [Shipment] = []
-        while let row = try rows.next() { out.append(Shipment(selected: row)) }
+        try statement.forEachRow { out.append(Shipment(selected: $0)) }
         return out
     }
 
@@ -38,8 +40,9 @@ extension Shipment {
     static func fetchSelected(_ db: Database, ids: [Int64]) throws -> [Int64: Shipment] {
         guard !ids.isEmpty else { return [:] }
         // Batches are at most a carrier's batch size (50 for Correios); SQLite allows 32,766 parameters.
-        let shipments = try fetchSelected(db, "WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))",
-                                          arguments: StatementArguments(ids))
+        let shipments = try fetchSelected(db, "WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))") { s in
+            for id in ids { s.bind(id) }
+        }
         return Dictionary(shipments.map { ($0.id!, $0) }, uniquingKeysWith: { a, _ in a })
     }
 }

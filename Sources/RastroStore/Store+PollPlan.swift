@@ -107,9 +107,11 @@ struct EventMark: Sendable, Hashable {
     var newestId: Int64
 
     static func of(shipmentId: Int64, db: Database) throws -> EventMark {
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT count(*), coalesce(max(id), 0) FROM event WHERE shipment_id = ?"),
-                                   arguments: [shipmentId])
-        return EventMark(count: row?[0] ?? 0, newestId: row?[1] ?? 0)
+        var statement = try RawStatement(db.cachedStatement(sql: "SELECT count(*), coalesce(max(id), 0) FROM event WHERE shipment_id = ?"))
+        statement.bind(shipmentId)
+        var mark = EventMark(count: 0, newestId: 0)
+        try statement.forEachRow { row in mark = EventMark(count: row[0], newestId: row[1]) }
+        return mark
     }
 
     init(count: Int, newestId: Int64) {

@@ -104,11 +104,17 @@ extension Store {
     static func findShipment(_ lookup: ShipmentLookup, merchantId: Int64, db: Database) throws -> Shipment? {
         switch lookup {
         case .id(let id):
-            return try Shipment.fetchSelected(db, "WHERE id = ? AND merchant_id = ?", arguments: [id, merchantId]).first
+            return try Shipment.fetchSelected(db, "WHERE id = ? AND merchant_id = ?") { s in
+                s.bind(id)
+                s.bind(merchantId)
+            }.first
         case .order(let orderId, let invoiceNumber):
             // The newest, should an order have been invoiced twice under one number.
-            return try Shipment.fetchSelected(db, "WHERE merchant_id = ? AND order_id = ? AND invoice_number = ? ORDER BY id DESC LIMIT 1",
-                                              arguments: [merchantId, orderId, invoiceNumber]).first
+            return try Shipment.fetchSelected(db, "WHERE merchant_id = ? AND order_id = ? AND invoice_number = ? ORDER BY id DESC LIMIT 1") { s in
+                s.bind(merchantId)
+                s.bind(orderId)
+                s.bind(invoiceNumber)
+            }.first
         }
     }
 

@@ -27,7 +27,7 @@ struct ShipmentSelectionTests {
         let s = try everyColumnSet(db)
         let (byName, byPosition) = try db.store.pool.read { db in
             (try Shipment.fetchOne(db, sql: "SELECT * FROM shipment WHERE id = ?", arguments: [s.id!]),
-             try Shipment.fetchSelected(db, "WHERE id = ?", arguments: [s.id!]).first)
+             try Shipment.fetchSelected(db, "WHERE id = ?") { $0.bind(s.id!) }.first)
         }
         #expect(byName != nil && byPosition == byName)
         #expect(byPosition?.pollRequestedAt == at(7) && byPosition?.customerLocale == "pt-BR")
@@ -39,5 +39,20 @@ struct ShipmentSelectionTests {
         let byId = try db.store.pool.read { db in try Shipment.fetchSelected(db, ids: [s.id!, 999]) }
         #expect(Array(byId.keys) == [s.id!])
         #expect(try db.store.pool.read { db in try Shipment.fetchSelected(db, ids: []) }.isEmpty)
+    }
+
+    @Test func aShipmentWrittenByPositionReadsBackEqualByName() throws {
+        let db = try TemporaryStore()
+        var s = try everyColumnSet(db)
+        s = try #require(try db.store.pool.read { db in try Shipment.fetchOne(db, key: s.id!) })
+        s.customerName = "Zoë ✓"
+        s.customerEmail = ""
+        s.status = .delivered
+        s.deliveredAt = at(9)
+        s.leaseOwner = nil
+        s.pollFailures = 0
+        try db.store.pool.write { db in try s.updateRow(db, lastEventAt: at(10)) }
+        let back = try db.store.pool.read { db in try Shipment.fetchOne(db, key: s.id!) }
+        #expect(back == s)
     }
 }
