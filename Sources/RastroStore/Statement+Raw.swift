@@ -70,7 +70,7 @@ struct RawStatement {
         }
         while true {
             switch sqlite3_step(handle) {
-            case SQLITE_ROW: try row(RawRow(handle: handle, sql: statement.sql))
+            case SQLITE_ROW: try row(RawRow(handle: handle, statement: statement))
             case SQLITE_DONE: return
             case let code: throw error(code)
             }
@@ -88,13 +88,14 @@ struct RawStatement {
 /// The current result row of a raw statement.
 struct RawRow {
     let handle: SQLiteStatement
-    let sql: String
+    /// For the message of a failed read only: GRDB's `sql` trims a copy of the text on every call.
+    let statement: Statement
 
     /// Column `index`, as `T`. A value that is not a `T` (a NULL in a NOT NULL column, an
     /// unknown enum case) stops the process, as GRDB's `row[i]` does: the schema promised it.
     subscript<T: RawColumn>(_ index: Int32) -> T {
         guard let value = T.rawRead(handle, index) else {
-            fatalError("column \(index) of `\(sql)` is not a \(T.self)")
+            fatalError("column \(index) of `\(statement.sql)` is not a \(T.self)")
         }
         return value
     }
