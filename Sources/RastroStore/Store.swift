@@ -45,9 +45,20 @@ public final class Store: Sendable {
             throw StoreError.open(path: path, error)
         }
         group = GroupCommit(pool: pool)
-        // Two drains: pushes are planned on both cores, and a slow merchant rule in one
-        // batch does not hold up every read.
-        reads = GroupRead(width: 2) { [pool] body in try pool.unsafeRead { db in try body(db) } }
+        // Two read-only connections of the group read's own: pushes are planned on both
+        // cores, and a slow merchant rule in one batch does not hold up every read.
+        var readerConfiguration = Configuration()
+        readerConfiguration.readonly = true
+        readerConfiguration.busyMode = .timeout(Self.busyTimeout)
+        readerConfiguration.label = "rastro.group-read"
+        do {
+            reads = GroupRead(readers: try (0..<2).map { _ in
+                let connection = try DatabaseQueue(path: path, configuration: readerConfiguration)
+                return { body in try connection.inDatabase { db in try body(db) } }
+            })
+        } catch {
+            throw StoreError.open(path: path, error)
+        }
     }
 
     /// A write that may share its transaction with concurrent ones (see `GroupCommit`).

@@ -11,11 +11,13 @@ struct GroupReadTests {
         let database = try! DatabaseQueue()
         let taken = Atomic<Int>(0)
         func group(width: Int, failWith failure: (any Error & Sendable)? = nil) -> GroupRead {
-            GroupRead(width: width) { [self] body in
-                taken.add(1, ordering: .relaxed)
-                if let failure { throw failure }
-                try database.inDatabase { try body($0) }
-            }
+            GroupRead(readers: (0..<width).map { _ in
+                { [self] body in
+                    taken.add(1, ordering: .relaxed)
+                    if let failure { throw failure }
+                    try database.inDatabase { try body($0) }
+                }
+            })
         }
     }
 
