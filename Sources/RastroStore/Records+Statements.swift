@@ -69,25 +69,47 @@ extension EventRecord {
 }
 
 extension Shipment {
-    /// Writes every column of an existing shipment (what `update(db)` does, as one cached statement).
-    /// `lastEventAt` moves `last_event_at` when events were added.
-    func updateRow(_ db: Database, lastEventAt: Timestamp? = nil) throws {
-        let statement = try db.cachedStatement(sql: """
-            UPDATE shipment SET merchant_id = ?, carrier = ?, tracking_number = ?, order_id = ?, invoice_number = ?, customer_email = ?,
-                customer_name = ?, customer_locale = ?, marketplace_endpoint = ?, dispatched_at = ?, created_at = ?, status = ?,
-                status_changed_at = ?, estimated_delivery = ?, delivered_at = ?, expiry_reason = ?, cancelled_at = ?, next_poll_at = ?,
-                lease_owner = ?, poll_failures = ?, last_polled_at = ?, last_outcome = ?, poll_requested_at = ?,
-                last_event_at = coalesce(?, last_event_at)
-            WHERE id = ?
-            """)
-        var s = RawStatement(statement)
-        s.bind(merchantId); s.bind(carrier); s.bind(trackingNumber); s.bind(orderId); s.bind(invoiceNumber); s.bind(customerEmail)
-        s.bind(customerName); s.bind(customerLocale); s.bind(marketplaceEndpoint); s.bind(dispatchedAt); s.bind(createdAt); s.bind(status)
-        s.bind(statusChangedAt); s.bind(estimatedDelivery); s.bind(deliveredAt); s.bind(expiryReason); s.bind(cancelledAt); s.bind(nextPollAt)
-        s.bind(leaseOwner); s.bind(pollFailures); s.bind(lastPolledAt); s.bind(lastOutcome); s.bind(pollRequestedAt)
-        s.bind(lastEventAt); s.bind(id)
-        try s.execute()
+    /// Writes an existing shipment's columns: all of them, or, given the row as it is
+    /// stored (`old`, read in the same transaction), only those that differ from it.
+    /// SQLite rewrites the entries of every index on a column named in SET, changed or
+    /// not, and a shipment has five: a push that only adds an event changes no indexed
+    /// column. `lastEventAt` moves `last_event_at` when events were added.
+    func updateRow(_ db: Database, from old: Shipment? = nil, lastEventAt: Timestamp? = nil) throws {
+        let changed = Self.columns.filter { column in old.map { column.differs(self, $0) } ?? true }
+        guard !changed.isEmpty || lastEventAt != nil else { return }
+        var sets = changed.map { $0.name + " = ?" }
+        if lastEventAt != nil { sets.append("last_event_at = ?") }
+        var statement = try RawStatement(db.cachedStatement(sql: "UPDATE shipment SET " + sets.joined(separator: ", ") + " WHERE id = ?"))
+        for column in changed { column.bind(self, &statement) }
+        if let lastEventAt { statement.bind(lastEventAt) }
+        statement.bind(id)
+        try statement.execute()
     }
+
+    private struct Column: Sendable {
+        let name: String
+        let differs: @Sendable (Shipment, Shipment) -> Bool
+        let bind: @Sendable (Shipment, inout RawStatement) -> Void
+
+        init<T: RawBindable & Equatable & SendableMetatype>(_ name: String, _ value: @escaping @Sendable (Shipment) -> T) {
+            self.name = name
+            differs = { value($0) != value($1) }
+            bind = { shipment, statement in statement.bind(value(shipment)) }
+        }
+    }
+
+    /// Every column but `id` and `last_event_at` (see `updateRow`).
+    private static let columns: [Column] = [
+        Column("merchant_id") { $0.merchantId }, Column("carrier") { $0.carrier }, Column("tracking_number") { $0.trackingNumber },
+        Column("order_id") { $0.orderId }, Column("invoice_number") { $0.invoiceNumber }, Column("customer_email") { $0.customerEmail },
+        Column("customer_name") { $0.customerName }, Column("customer_locale") { $0.customerLocale },
+        Column("marketplace_endpoint") { $0.marketplaceEndpoint }, Column("dispatched_at") { $0.dispatchedAt },
+        Column("created_at") { $0.createdAt }, Column("status") { $0.status }, Column("status_changed_at") { $0.statusChangedAt },
+        Column("estimated_delivery") { $0.estimatedDelivery }, Column("delivered_at") { $0.deliveredAt },
+        Column("expiry_reason") { $0.expiryReason }, Column("cancelled_at") { $0.cancelledAt }, Column("next_poll_at") { $0.nextPollAt },
+        Column("lease_owner") { $0.leaseOwner }, Column("poll_failures") { $0.pollFailures }, Column("last_polled_at") { $0.lastPolledAt },
+        Column("last_outcome") { $0.lastOutcome }, Column("poll_requested_at") { $0.pollRequestedAt },
+    ]
 }
 
 extension OutboxRecord {

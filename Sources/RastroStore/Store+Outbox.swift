@@ -29,8 +29,11 @@ extension Store {
 
     /// The names of a merchant's webhook endpoints that are not disabled.
     static func enabledEndpoints(merchantId: Int64, db: Database) throws -> Set<String> {
-        try Set(String.fetchAll(db.cachedStatement(sql: "SELECT name FROM webhook_endpoint WHERE merchant_id = ? AND disabled_at IS NULL"),
-                                arguments: [merchantId]))
+        var statement = try RawStatement(db.cachedStatement(sql: "SELECT name FROM webhook_endpoint WHERE merchant_id = ? AND disabled_at IS NULL"))
+        statement.bind(merchantId)
+        var names: Set<String> = []
+        try statement.forEachRow { names.insert($0[0]) }
+        return names
     }
 
     /// Claims due notifications, oldest due first; a claim holds a row until `leaseUntil`.

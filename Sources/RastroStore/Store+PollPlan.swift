@@ -160,7 +160,14 @@ extension Store {
     }
 
     static func merchantAndEndpoints(_ merchantId: Int64, db: Database) throws -> (Merchant, Set<String>) {
-        guard let merchant = try Merchant.fetchOne(db.cachedStatement(sql: "SELECT * FROM merchant WHERE id = ?"), arguments: [merchantId]) else { throw StoreError.notFound("merchant \(merchantId)") }
+        // Raw statements (see `RawStatement`): every push and every poll batch reads its merchant.
+        var statement = try RawStatement(db.cachedStatement(sql: "SELECT id, name, created_at, poll_every, poll_window, default_locale FROM merchant WHERE id = ?"))
+        statement.bind(merchantId)
+        var merchant: Merchant?
+        try statement.forEachRow { row in
+            merchant = Merchant(id: row[0] as Int64, name: row[1], createdAt: row[2], pollEvery: row[3], pollWindow: row[4], defaultLocale: row[5])
+        }
+        guard let merchant else { throw StoreError.notFound("merchant \(merchantId)") }
         return (merchant, try enabledEndpoints(merchantId: merchantId, db: db))
     }
 }

@@ -252,7 +252,7 @@ extension Store {
                                                             stored: EventRecord.storedEvents(shipmentId: item.shipmentId, db: db),
                                                             carrier: report.carrier, owner: report.owner, now: now, decide: decide)
                 try Self.insertAdded(plan.merge, shipmentId: item.shipmentId, source: .poll, pollId: pollId, now: now, db: db)
-                try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
+                try plan.shipment.updateRow(db, from: shipment, lastEventAt: plan.merge.added.isEmpty ? nil : now)
                 shipments[item.shipmentId] = plan.shipment  // as written, should the batch name it twice
                 outcomes[plan.outcome, default: 0] += 1
                 newEventCount += plan.merge.added.count

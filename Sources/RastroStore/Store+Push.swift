@@ -54,7 +54,7 @@ extension Store {
                 (plan, change) = try Self.planEvents(events, shipment: shipment, stored: stored, merchantId: merchantId, now: now, db: db)
             }
             try Self.insertAdded(plan.merge, shipmentId: shipmentId, source: source, pollId: nil, now: now, db: db)
-            try plan.shipment.updateRow(db, lastEventAt: plan.merge.added.isEmpty ? nil : now)
+            try plan.shipment.updateRow(db, from: shipment, lastEventAt: plan.merge.added.isEmpty ? nil : now)
             guard let change else { return (plan.shipment, nil) }
             if let notify {
                 let intents = prepared.flatMap { $0.change == change ? $0.intents : nil } ?? notify(change)

@@ -55,4 +55,24 @@ struct ShipmentSelectionTests {
         let back = try db.store.pool.read { db in try Shipment.fetchOne(db, key: s.id!) }
         #expect(back == s)
     }
+
+    @Test func anUpdateFromTheStoredRowWritesOnlyTheColumnsThatDiffer() throws {
+        let db = try TemporaryStore()
+        let stored = try everyColumnSet(db)
+        let old = try #require(try db.store.pool.read { db in try Shipment.fetchOne(db, key: stored.id!) })
+        var new = old
+        new.status = .delivered
+        new.deliveredAt = at(9)
+        try db.store.pool.write { db in
+            // Changed behind `old`'s back: an update of only what differs from `old` leaves it.
+            try db.execute(sql: "UPDATE shipment SET customer_name = 'Bia' WHERE id = ?", arguments: [old.id!])
+            try new.updateRow(db, from: old, lastEventAt: at(10))
+            let before = db.totalChangesCount
+            try new.updateRow(db, from: new)
+            #expect(db.totalChangesCount == before, "nothing differs, nothing is written")
+        }
+        let back = try #require(try db.store.pool.read { db in try Shipment.fetchOne(db, key: old.id!) })
+        #expect(back.status == .delivered && back.deliveredAt == at(9) && back.customerName == "Bia")
+        #expect(try db.store.pool.read { db in try Timestamp.fetchOne(db, sql: "SELECT last_event_at FROM shipment WHERE id = ?", arguments: [old.id!]) } == at(10))
+    }
 }
