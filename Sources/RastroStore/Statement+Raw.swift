@@ -174,3 +174,4 @@ extension TrackingStatus: RawStringEnum {}
 extension EventRecord.Source: RawStringEnum {}
 extension OutboxRecord.Kind: RawStringEnum {}
 extension OutboxRecord.Status: RawStringEnum {}
+extension DeliveryAttemptRecord.Outcome: RawStringEnum {}

@@ -42,15 +42,23 @@ extension Store {
     /// transactions share the pushes' fsync instead of queueing for the writer each on its own.
     public func claimDueOutbox(limit: Int, owner: String, leaseUntil: Timestamp, now: Timestamp) async throws -> [OutboxRecord] {
         try await groupWrite { db in
-            let rows = try OutboxRecord
-                .filter(Column("status") == OutboxRecord.Status.pending && Column("next_attempt_at") <= now)
-                .order(Column("next_attempt_at"), Column("id")).limit(limit).fetchAll(db)
-            for var row in rows {
-                row.nextAttemptAt = leaseUntil
-                row.leaseOwner = owner
-                try row.update(db)
+            let rows = try OutboxRecord.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+                """), arguments: [now, limit])
+            // A cached statement per row, not GRDB's record update (which builds its UPDATE each time).
+            for row in rows {
+                var claim = try RawStatement(db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ?, lease_owner = ? WHERE id = ?"))
+                claim.bind(leaseUntil)
+                claim.bind(owner)
+                claim.bind(row.id)
+                try claim.execute()
             }
-            return rows
+            return rows.map { row in
+                var claimed = row
+                claimed.nextAttemptAt = leaseUntil
+                claimed.leaseOwner = owner
+                return claimed
+            }
         }
     }
 
@@ -66,31 +74,29 @@ extension Store {
     /// (see `GroupCommit`): one fsync for the batch, not one per notification.
     public func recordDelivery(outboxId: Int64, owner: String, result: DeliveryResult, durationMs: Int64, now: Timestamp) async throws {
         try await groupWrite { db in
-            guard var row = try OutboxRecord.fetchOne(db, key: outboxId) else { return }
-            var attempt = DeliveryAttemptRecord(outboxId: outboxId, attemptedAt: now, durationMs: durationMs, outcome: .sent)
-            row.attempts += 1
+            // One UPDATE of what the attempt changes (no read of the row first): sent, retried
+            // (still pending), or failed; the lease is let go if this owner holds it.
+            let status: OutboxRecord.Status?, sentAt: Timestamp?, failedAt: Timestamp?, next: Timestamp?, error: String?
+            let outcome: DeliveryAttemptRecord.Outcome
             switch result {
-            case .sent:
-                row.status = .sent
-                row.sentAt = now
-                row.nextAttemptAt = nil
-                row.lastError = nil
-            case .retry(let at, let error):
-                attempt.outcome = .retry
-                attempt.detail = error
-                row.nextAttemptAt = at
-                row.lastError = error
-            case .failed(let error):
-                attempt.outcome = .failed
-                attempt.detail = error
-                row.status = .failed
-                row.failedAt = now
-                row.nextAttemptAt = nil
-                row.lastError = error
+            case .sent: (status, sentAt, failedAt, next, error, outcome) = (.sent, now, nil, nil, nil, .sent)
+            case .retry(let at, let detail): (status, sentAt, failedAt, next, error, outcome) = (nil, nil, nil, at, detail, .retry)
+            case .failed(let detail): (status, sentAt, failedAt, next, error, outcome) = (.failed, nil, now, nil, detail, .failed)
             }
-            if row.leaseOwner == owner { row.leaseOwner = nil }
-            try row.update(db)
-            try attempt.insert(db)
+            var update = try RawStatement(db.cachedStatement(sql: """
+                UPDATE outbox SET attempts = attempts + 1, status = coalesce(?, status), sent_at = coalesce(?, sent_at),
+                    failed_at = coalesce(?, failed_at), next_attempt_at = ?, last_error = ?, lease_owner = nullif(lease_owner, ?)
+                WHERE id = ?
+                """))
+            update.bind(status); update.bind(sentAt); update.bind(failedAt); update.bind(next); update.bind(error)
+            update.bind(owner); update.bind(outboxId)
+            try update.execute()
+            guard db.changesCount > 0 else { return }  // the row is gone (its shipment was deleted)
+            var attempt = try RawStatement(db.cachedStatement(sql: """
+                INSERT INTO delivery_attempt (outbox_id, attempted_at, duration_ms, outcome, detail) VALUES (?, ?, ?, ?, ?)
+                """))
+            attempt.bind(outboxId); attempt.bind(now); attempt.bind(durationMs); attempt.bind(outcome); attempt.bind(error)
+            try attempt.execute()
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 struct GroupReadTests {
     /// A group read over an in-memory database that counts how often a reader is taken.
     final class Counted: Sendable {
-        let database = try! DatabaseQueue()
+        let database = try! memoryDatabase()
         let taken = Atomic<Int>(0)
         func group(width: Int, failWith failure: (any Error & Sendable)? = nil) -> GroupRead {
             GroupRead(readers: (0..<width).map { _ in

@@ -11,7 +11,7 @@ struct RawStatementTests {
     }
 
     @Test func valuesWrittenRawReadBackTheSameThroughGRDBAndRaw() throws {
-        let queue = try DatabaseQueue()
+        let queue = try memoryDatabase()
         try queue.write { db in
             try table(db)
             for (name, note) in [("Zoë ✓", nil), ("", "x"), ("a\"b", "ü")] as [(String, String?)] {
@@ -33,7 +33,7 @@ struct RawStatementTests {
     }
 
     @Test func aCachedStatementServesGRDBAndRawUsesInTurn() throws {
-        let queue = try DatabaseQueue()
+        let queue = try memoryDatabase()
         try queue.write { db in
             try table(db)
             try db.execute(sql: "INSERT INTO t (name) VALUES ('a'), ('b'), ('c')")
@@ -53,7 +53,7 @@ struct RawStatementTests {
     }
 
     @Test func aConstraintBrokenByARawWriteIsTheDatabaseErrorGRDBWouldThrow() throws {
-        let queue = try DatabaseQueue()
+        let queue = try memoryDatabase()
         try queue.write { db in
             try table(db)
             var s = try RawStatement(db.cachedStatement(sql: "INSERT INTO t (name) VALUES (?)"))
@@ -70,7 +70,7 @@ struct RawStatementTests {
     }
 
     @Test func tooFewValuesBoundIsAnErrorNotANull() throws {
-        let queue = try DatabaseQueue()
+        let queue = try memoryDatabase()
         try queue.write { db in
             try table(db)
             var s = try RawStatement(db.cachedStatement(sql: "INSERT INTO t (name, note) VALUES (?, ?)"))

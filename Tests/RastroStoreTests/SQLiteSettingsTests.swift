@@ -1,3 +1,4 @@
+import GRDB
 import GRDBSQLite
 import Testing
 @testable import RastroStore
@@ -13,4 +14,12 @@ struct SQLiteSettingsTests {
         #expect(Store.processSettings)
         #expect(sqlite3_memory_used() == 0)
     }
+}
+
+/// An in-memory database for tests, opened after `Store.processSettings` like every
+/// connection `Store` opens: SQLite takes process-wide settings only before its first
+/// connection, and the suites run in one process, in any order.
+func memoryDatabase() throws -> DatabaseQueue {
+    _ = Store.processSettings
+    return try DatabaseQueue()
 }
