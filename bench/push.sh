@@ -5,9 +5,15 @@
 #
 #   bash bench/push.sh [SHIPMENTS=1000] [SECONDS=20] [CONNECTIONS=32]
 #   PERF_OUT=/tmp/push.perf bash bench/push.sh   # and a profile of the server (perf report -i …)
+#   PERF_EVENT="-e sched:sched_switch" PERF_OUT=… # where the server's threads wait instead
+#   RASTRO_BIN=/tmp/old/rastro bash bench/push.sh # a binary built before (alternate two builds)
+#   KEEP=/tmp/run bash bench/push.sh              # keep the data folder (database, .eml files)
 #
 # Every push carries a new event (a distinct time), so each one is a real write:
 # events stored, status derived, rules run, outbox rows committed (synchronous=FULL).
+# A shipment's first push moves it to in transit, so its email is written during the run.
+# Every push reads and merges all of its shipment's events: with 1,000 shipments a 20 s run
+# ends with about 80 events each; with 10,000, about 10, nearer a real parcel's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHIPMENTS=${1:-1000}; SECONDS_=${2:-20}; CONNECTIONS=${3:-32}

@@ -24,8 +24,11 @@ echo; echo "== 1. end-to-end polls (loopback Correios, batches of 50, parse -> s
 echo; echo "== 2. parse µs per carrier (median per body, corpus and fixtures)"
 "$BIN" carrier bench
 
-echo; echo "== 3. push API (wrk, 32 connections, a new event per push)"
-if command -v wrk >/dev/null; then bash bench/push.sh 1000 20 32; else echo "skipped: wrk is not installed (apt-get install wrk)"; fi
+echo; echo "== 3. push API (wrk, a new event per push): 10,000 open orders on 64 connections, then 1,000 on 32"
+if command -v wrk >/dev/null; then
+  bash bench/push.sh 10000 20 64
+  echo; bash bench/push.sh 1000 20 32
+else echo "skipped: wrk is not installed (apt-get install wrk)"; fi
 
 echo; echo "== 4. store of $STORE active shipments"
 "$BIN" bench store --shipments "$STORE"
