@@ -80,10 +80,13 @@ sys_ticks() { awk '{print $15}' "/proc/$SERVE/stat"; }
 CPU_BEFORE=$(cpu_ticks); SYS_BEFORE=$(sys_ticks)
 # PERF_OUT=file: also sample the server's stacks during the run (perf record, software clock).
 if [ -n "${PERF_OUT:-}" ]; then perf record ${PERF_EVENT:--e cpu-clock -F 999} ${PERF_CALLGRAPH:--g} -p "$SERVE" -o "$PERF_OUT" -- sleep "$SECONDS_" 2>/dev/null & fi
-/usr/bin/time -f "wrk CPU: %U user %S sys" wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+# wrk's own CPU too (it shares the cores), when GNU time is installed.
+TIME=(); [ -x /usr/bin/time ] && TIME=(/usr/bin/time -f "wrk CPU: %U s user, %S s system")
+"${TIME[@]}" wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" --latency -s "$WORK/push.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
 CPU_AFTER=$(cpu_ticks); SYS_AFTER=$(sys_ticks)
 if grep -q "Non-2xx" "$WORK/wrk.txt"; then echo "some pushes failed: see above" >&2; exit 1; fi
 awk '/Requests\/sec/ {print "pushes/s: " $2} / 99%/ {print "p99: " $2}' "$WORK/wrk.txt"
 awk -v ticks=$((CPU_AFTER - CPU_BEFORE)) -v sys=$((SYS_AFTER - SYS_BEFORE)) -v hz="$(getconf CLK_TCK)" \
     '/requests in/ {printf "server CPU per push: %.3f ms (%.0f %% in the kernel)\n", ticks / hz * 1000 / $1, ticks ? 100 * sys / ticks : 0}' "$WORK/wrk.txt"
-echo "outbox rows written: $($BIN outbox list --data "$WORK/data" --merchant bench --limit 500 | wc -l) (last 500 shown at most)"; [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"
+echo "outbox rows written: $($BIN outbox list --data "$WORK/data" --merchant bench --limit 500 | wc -l) (last 500 shown at most)"
+if [ -n "${KEEP:-}" ]; then cp -r "$WORK" "$KEEP"; fi
